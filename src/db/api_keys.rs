@@ -1,0 +1,67 @@
+//! Queries on `api_keys`: merchant keys, stored only as hashes.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::api_keys;
+use super::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub kind: String,
+    pub key_prefix: String,
+    pub key_hash: String,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &ApiKeyRow) -> QueryResult<()> {
+    diesel::insert_into(api_keys::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The kind of the live (not revoked) key with this hash.
+pub fn live_kind_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<String>> {
+    api_keys::table
+        .filter(api_keys::key_hash.eq(hash))
+        .filter(api_keys::revoked_at.is_null())
+        .select(api_keys::kind)
+        .first(conn)
+        .optional()
+}
+
+pub fn count_all(conn: &mut DbConnection) -> QueryResult<i64> {
+    api_keys::table.count().get_result(conn)
+}
+
+pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ApiKeyRow>> {
+    api_keys::table
+        .order(api_keys::created_at.asc())
+        .select(ApiKeyRow::as_select())
+        .load(conn)
+}
+
+/// Revokes by id or by the key's display prefix; returns how many keys it revoked.
+pub fn revoke(conn: &mut DbConnection, id_or_prefix: &str, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::id.eq(id_or_prefix).or(api_keys::key_prefix.eq(id_or_prefix)))
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(Some(at)))
+    .execute(conn)
+}
+
+/// Holds other starting replicas back while one decides whether to create the first keys.
+pub fn lock_table(conn: &mut DbConnection) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        DbConnection::Pg(_) => conn.batch_execute("LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE"),
+        // SQLite: the caller's BEGIN IMMEDIATE already holds the write lock.
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}

@@ -1,0 +1,75 @@
+//! Chec-style ids: a prefix, an underscore and 14 letters or digits (`cstmr_cO3J2apam2oDdz`).
+
+use std::fmt;
+
+use super::random;
+
+const ID_BODY_LEN: usize = 14;
+
+fn is_valid(raw: &str, prefix: &str) -> bool {
+    raw.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .is_some_and(|body| body.len() == ID_BODY_LEN && body.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+macro_rules! prefixed_id {
+    ($name:ident, $prefix:literal) => {
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            pub fn generate() -> Self {
+                $name(format!("{}_{}", $prefix, random::alphanumeric(ID_BODY_LEN)))
+            }
+
+            /// `None` for anything that is not exactly a well-formed id of this kind.
+            pub fn parse(raw: &str) -> Option<Self> {
+                is_valid(raw, $prefix).then(|| $name(raw.to_owned()))
+            }
+
+            /// For values this service wrote itself (read back from its own database).
+            pub(crate) fn from_trusted(raw: String) -> Self {
+                $name(raw)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+prefixed_id!(CustomerId, "cstmr");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_parse_back() {
+        let id = CustomerId::generate();
+        assert!(id.as_str().starts_with("cstmr_"));
+        assert_eq!(id.as_str().len(), 6 + 14);
+        assert_eq!(CustomerId::parse(id.as_str()), Some(id));
+    }
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        for bad in ["", "cstmr_", "cstmr_short", "ord_cO3J2apam2oDdz", "cstmr_cO3J2apam2oDd!", "cstmr_cO3J2apam2oDdzz", "cstmr-cO3J2apam2oDdz"] {
+            assert_eq!(CustomerId::parse(bad), None, "{bad}");
+        }
+        assert!(CustomerId::parse("cstmr_cO3J2apam2oDdz").is_some());
+    }
+}

@@ -1,0 +1,11 @@
+//! Types that validate on construction, so code past the HTTP edge cannot hold a bad value.
+
+pub mod customer;
+pub mod email;
+pub mod ids;
+pub mod random;
+pub mod validation;
+
+pub use email::Email;
+pub use ids::CustomerId;
+pub use validation::{FieldErrors, ValidationError};

@@ -1,0 +1,118 @@
+//! Who is calling: a merchant with a public or secret key (`X-Authorization`), or a customer
+//! with a bearer JWT (`Authorization: Bearer`).
+//!
+//! When a bearer token is present the merchant header is ignored: Commerce.js sends it as the
+//! string `undefined` on customer calls.
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::domain::CustomerId;
+use crate::service::KeyKind;
+
+pub const MERCHANT_KEY_HEADER: &str = "x-authorization";
+
+/// A verified customer session.
+#[derive(Debug, Clone)]
+pub struct CustomerSession {
+    pub customer_id: CustomerId,
+    pub session_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Merchant(KeyKind),
+    Customer(CustomerSession),
+}
+
+fn secret_required() -> ApiError {
+    ApiError::Forbidden {
+        code: "secret_key_required",
+        message: "This endpoint requires a secret key.",
+    }
+}
+
+impl Caller {
+    /// Only the back office (secret key) may do this.
+    pub fn require_secret(&self) -> Result<(), ApiError> {
+        match self {
+            Caller::Merchant(KeyKind::Secret) => Ok(()),
+            _ => Err(secret_required()),
+        }
+    }
+
+    /// A storefront or back office (either key), not a customer token.
+    pub fn require_merchant(&self) -> Result<KeyKind, ApiError> {
+        match self {
+            Caller::Merchant(kind) => Ok(*kind),
+            Caller::Customer(_) => Err(ApiError::Forbidden {
+                code: "merchant_key_required",
+                message: "This endpoint requires a merchant API key.",
+            }),
+        }
+    }
+
+    /// A secret key, or the customer themselves. Another customer's id answers 404 so that
+    /// ids cannot be probed.
+    pub fn require_customer_or_secret(&self, id: &CustomerId) -> Result<(), ApiError> {
+        match self {
+            Caller::Merchant(KeyKind::Secret) => Ok(()),
+            Caller::Merchant(KeyKind::Public) => Err(secret_required()),
+            Caller::Customer(s) if &s.customer_id == id => Ok(()),
+            Caller::Customer(_) => Err(ApiError::customer_not_found()),
+        }
+    }
+
+    pub fn session(&self) -> Option<&CustomerSession> {
+        match self {
+            Caller::Customer(s) => Some(s),
+            Caller::Merchant(_) => None,
+        }
+    }
+}
+
+/// The bearer token of `Authorization`, if the header uses that scheme.
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let bearer = bearer_token(req);
+        let key = req
+            .headers()
+            .get(MERCHANT_KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.trim().to_owned());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal("app state missing".into()))?;
+            if let Some(token) = bearer {
+                let session = state.authenticate_customer(&token).await?;
+                return Ok(Caller::Customer(session));
+            }
+            let key = key.filter(|k| !k.is_empty()).ok_or(ApiError::Unauthenticated {
+                code: "missing_api_key",
+                message: "No API key was given: send it in the X-Authorization header.",
+            })?;
+            match state.keys.verify(&key).await? {
+                Some(kind) => Ok(Caller::Merchant(kind)),
+                None => Err(ApiError::Unauthenticated {
+                    code: "invalid_api_key",
+                    message: "The API key is not valid, or has been revoked.",
+                }),
+            }
+        })
+    }
+}

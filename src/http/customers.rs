@@ -1,0 +1,336 @@
+//! `/v1/customers`: the merchant's customer records, and a customer's own profile.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Caller;
+use super::body::{nullable, typed};
+use super::error::{ApiError, ErrorBody};
+use super::pagination::{PageParams, Paginated};
+use super::AppState;
+use crate::db::customers::{Filter, SortColumn};
+use crate::domain::customer::{Customer, ProfileInput};
+use crate::domain::validation::Collector;
+use crate::domain::{CustomerId, Email};
+use crate::service::customers::ListQuery;
+
+/// A customer, exactly as Chec shows one. Never a password or hash.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerView {
+    /// `cstmr_` followed by 14 letters and digits.
+    #[schema(example = "cstmr_cO3J2apam2oDdz")]
+    pub id: String,
+    pub external_id: Option<String>,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub email: String,
+    pub phone: Option<String>,
+    /// Merchant data: an object, or `[]` when empty (as Chec renders it).
+    #[schema(value_type = Object)]
+    pub meta: Value,
+    /// Unix seconds.
+    pub created: i64,
+    /// Unix seconds.
+    pub updated: i64,
+}
+
+impl From<Customer> for CustomerView {
+    fn from(c: Customer) -> Self {
+        CustomerView {
+            id: c.id.into_string(),
+            external_id: c.external_id,
+            firstname: c.firstname,
+            lastname: c.lastname,
+            email: c.email,
+            phone: c.phone,
+            meta: c.meta.to_json(),
+            created: c.created_at.and_utc().timestamp(),
+            updated: c.updated_at.and_utc().timestamp(),
+        }
+    }
+}
+
+/// Fields of a new customer. Only `email` is required.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CustomerCreate {
+    /// Unique per store, ignoring case.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String, format = Email, example = "leslie@example.com")]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 255)]
+    pub firstname: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 255)]
+    pub lastname: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 64)]
+    pub phone: Option<Option<String>>,
+    /// The merchant's own id for this customer.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 255)]
+    pub external_id: Option<Option<String>>,
+    /// Any JSON object (at most 16 KiB).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Value>,
+}
+
+/// A partial update: fields left out keep their value, `null` clears an optional field.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CustomerUpdate {
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, format = Email)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 255)]
+    pub firstname: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 255)]
+    pub lastname: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 64)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, max_length = 255)]
+    pub external_id: Option<Option<String>>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub meta: Option<Value>,
+}
+
+impl From<CustomerCreate> for ProfileInput {
+    fn from(b: CustomerCreate) -> Self {
+        ProfileInput {
+            email: b.email,
+            firstname: b.firstname,
+            lastname: b.lastname,
+            phone: b.phone,
+            external_id: b.external_id,
+            meta: b.meta,
+        }
+    }
+}
+
+impl From<CustomerUpdate> for ProfileInput {
+    fn from(b: CustomerUpdate) -> Self {
+        ProfileInput {
+            email: b.email,
+            firstname: b.firstname,
+            lastname: b.lastname,
+            phone: b.phone,
+            external_id: b.external_id,
+            meta: b.meta,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerDeleted {
+    pub id: String,
+    pub deleted: bool,
+}
+
+/// Filters and sorting of the customer list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerListParams {
+    /// `created_at` (default), `updated_at`, `email`, `firstname` or `lastname`.
+    #[serde(rename = "sortBy")]
+    #[param(rename = "sortBy")]
+    pub sort_by: Option<String>,
+    /// Matches part of the email, first name or last name, ignoring case.
+    pub query: Option<String>,
+    /// Exact email, ignoring case.
+    pub email: Option<String>,
+    /// Exact external id.
+    pub external_id: Option<String>,
+}
+
+pub type CustomerList = Paginated<CustomerView>;
+
+/// The id in the path; anything malformed is simply not found.
+pub fn path_customer_id(raw: &str) -> Result<CustomerId, ApiError> {
+    CustomerId::parse(raw).ok_or_else(ApiError::customer_not_found)
+}
+
+fn sort_column(raw: &str) -> Option<SortColumn> {
+    Some(match raw {
+        "created_at" | "created" => SortColumn::CreatedAt,
+        "updated_at" | "updated" => SortColumn::UpdatedAt,
+        "email" => SortColumn::Email,
+        "firstname" => SortColumn::Firstname,
+        "lastname" => SortColumn::Lastname,
+        _ => return None,
+    })
+}
+
+/// Create a customer.
+#[utoipa::path(
+    post, path = "/v1/customers", tag = "customers",
+    request_body = CustomerCreate,
+    responses(
+        (status = 201, description = "The new customer", body = CustomerView),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 403, description = "Not a secret key", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 422, description = "Invalid data, or the email is taken", body = ErrorBody),
+    ),
+    security(("merchant_key" = []))
+)]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_secret()?;
+    let body: CustomerCreate = typed(body.into_inner())?;
+    let new = ProfileInput::from(body).into_new()?;
+    let customer = state.customers.create(new).await?;
+    Ok(HttpResponse::Created().json(CustomerView::from(customer)))
+}
+
+/// List customers, paginated, with search, filters and sorting.
+#[utoipa::path(
+    get, path = "/v1/customers", tag = "customers",
+    params(PageParams, CustomerListParams),
+    responses(
+        (status = 200, description = "A page of customers", body = CustomerList),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 403, description = "Not a secret key", body = ErrorBody),
+        (status = 422, description = "Bad parameter", body = ErrorBody),
+    ),
+    security(("merchant_key" = []))
+)]
+pub async fn list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Caller,
+    paging: web::Query<PageParams>,
+    params: web::Query<CustomerListParams>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_secret()?;
+    let mut c = Collector::new();
+    let paging = paging.parse(&mut c);
+    let sort = match params.sort_by.as_deref().map(str::trim) {
+        None | Some("") => SortColumn::CreatedAt,
+        Some(raw) => sort_column(raw).unwrap_or_else(|| {
+            c.add(
+                "invalid_parameter",
+                "sortBy",
+                "The sortBy must be one of created_at, updated_at, email, firstname, lastname.",
+            );
+            SortColumn::CreatedAt
+        }),
+    };
+    let non_empty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let email = non_empty(&params.email).map(|raw| match Email::parse(&raw) {
+        Ok(e) => e.normalized().to_owned(),
+        // An exact filter on something that is not an address just matches nothing.
+        Err(_) => raw.to_lowercase(),
+    });
+    let query = non_empty(&params.query).map(|q| q.to_lowercase());
+    for (name, value) in [("query", &query), ("email", &email)] {
+        if value.as_ref().is_some_and(|v| v.len() > 255 || v.contains('\0')) {
+            c.add("invalid_parameter", name, format!("The {name} is not a valid search."));
+        }
+    }
+    c.finish()?;
+    let page = state
+        .customers
+        .list(ListQuery {
+            filter: Filter {
+                query,
+                email_normalized: email,
+                external_id: non_empty(&params.external_id),
+            },
+            sort,
+            direction: paging.direction,
+            limit: paging.limit,
+            page: paging.page,
+        })
+        .await?;
+    let data = page.items.into_iter().map(CustomerView::from).collect();
+    Ok(HttpResponse::Ok().json(Paginated::new(&req, data, page.total, page.limit, page.page)))
+}
+
+/// Get one customer: with the secret key, or the customer's own bearer token.
+#[utoipa::path(
+    get, path = "/v1/customers/{customer_id}", tag = "customers",
+    params(("customer_id" = String, Path, description = "Customer id (cstmr_...)")),
+    responses(
+        (status = 200, description = "The customer", body = CustomerView),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such customer", body = ErrorBody),
+    ),
+    security(("merchant_key" = []), ("customer_jwt" = []))
+)]
+pub async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_customer_id(&path)?;
+    caller.require_customer_or_secret(&id)?;
+    let customer = state.customers.get(&id).await?;
+    Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
+}
+
+/// Update a customer partially: absent fields keep their values.
+#[utoipa::path(
+    put, path = "/v1/customers/{customer_id}", tag = "customers",
+    params(("customer_id" = String, Path, description = "Customer id (cstmr_...)")),
+    request_body = CustomerUpdate,
+    responses(
+        (status = 200, description = "The updated customer", body = CustomerView),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "No or bad credentials", body = ErrorBody),
+        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 404, description = "No such customer", body = ErrorBody),
+        (status = 422, description = "Invalid data, or the email is taken", body = ErrorBody),
+    ),
+    security(("merchant_key" = []), ("customer_jwt" = []))
+)]
+pub async fn update(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_customer_id(&path)?;
+    caller.require_customer_or_secret(&id)?;
+    let body: CustomerUpdate = typed(body.into_inner())?;
+    let patch = ProfileInput::from(body).into_patch()?;
+    let customer = state.customers.update(&id, patch).await?;
+    Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
+}
+
+/// Delete a customer and their personal data. Their orders remain, anonymised.
+#[utoipa::path(
+    delete, path = "/v1/customers/{customer_id}", tag = "customers",
+    params(("customer_id" = String, Path, description = "Customer id (cstmr_...)")),
+    responses(
+        (status = 200, description = "Deleted", body = CustomerDeleted),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 403, description = "Not a secret key", body = ErrorBody),
+        (status = 404, description = "No such customer", body = ErrorBody),
+    ),
+    security(("merchant_key" = []))
+)]
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_secret()?;
+    let id = path_customer_id(&path)?;
+    state.customers.delete(&id).await?;
+    Ok(HttpResponse::Ok().json(CustomerDeleted {
+        id: id.into_string(),
+        deleted: true,
+    }))
+}

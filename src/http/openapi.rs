@@ -1,0 +1,67 @@
+//! The OpenAPI document, generated from the handlers and DTOs. Committed as
+//! `openapi/openapi.json`; a test fails when the two differ (`patron openapi` rewrites it).
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{customers, error, health, pagination};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "patron",
+        description = "Customer identity and profile service for headless commerce. \
+            Mirrors Chec's (Commerce.js) /v1/customers API.",
+        license(name = "MIT")
+    ),
+    paths(
+        customers::create, customers::list, customers::get, customers::update, customers::delete,
+        health::healthz, health::readyz,
+    ),
+    components(schemas(
+        error::ErrorBody, error::ErrorDetail,
+        customers::CustomerView, customers::CustomerCreate, customers::CustomerUpdate,
+        customers::CustomerDeleted, customers::CustomerList,
+        pagination::PageMeta, pagination::Pagination, pagination::PageLinks,
+    )),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "customers", description = "Customer records and profiles"),
+        (name = "health", description = "Liveness and readiness"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "merchant_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Authorization",
+                "Merchant API key: pk_... (storefront) or sk_... (back office)",
+            ))),
+        );
+        components.add_security_scheme(
+            "customer_jwt",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A customer's session token from exchange-token"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The document as committed: pretty JSON with a final newline.
+pub fn document() -> String {
+    let mut json = ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    json.push('\n');
+    json
+}

@@ -1,0 +1,163 @@
+//! Chec's (Fractal's) pagination block and the list parameters every collection shares.
+
+use actix_web::HttpRequest;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::domain::validation::Collector;
+use crate::service::customers::SortDirection;
+
+pub const DEFAULT_LIMIT: u32 = 20;
+pub const MAX_LIMIT: u32 = 200;
+
+/// The parameters of a paginated list, as text so that a bad value is a 422 naming it.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Items per page, 1 to 200 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
+    /// Page number, from 1.
+    #[param(value_type = Option<u32>, minimum = 1)]
+    pub page: Option<String>,
+    /// `asc` or `desc` (default `desc`).
+    #[serde(rename = "sortDirection")]
+    #[param(rename = "sortDirection", value_type = Option<String>, pattern = "^(asc|desc)$")]
+    pub sort_direction: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Paging {
+    pub limit: u32,
+    pub page: u32,
+    pub direction: SortDirection,
+}
+
+fn positive(c: &mut Collector, field: &str, raw: Option<&str>, default: u32, max: u32) -> u32 {
+    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return default;
+    };
+    match raw.parse::<u32>() {
+        Ok(n) if n >= 1 && n <= max => n,
+        Ok(n) if n > max => {
+            c.add(
+                "invalid_parameter",
+                field,
+                format!("The {field} may not be greater than {max}."),
+            );
+            default
+        }
+        _ => {
+            c.add(
+                "invalid_parameter",
+                field,
+                format!("The {field} must be a whole number of at least 1."),
+            );
+            default
+        }
+    }
+}
+
+impl PageParams {
+    pub fn parse(&self, c: &mut Collector) -> Paging {
+        let limit = positive(c, "limit", self.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT);
+        let page = positive(c, "page", self.page.as_deref(), 1, u32::MAX);
+        let direction = match self.sort_direction.as_deref().map(str::trim) {
+            None | Some("") => SortDirection::Desc,
+            Some(d) if d.eq_ignore_ascii_case("desc") => SortDirection::Desc,
+            Some(d) if d.eq_ignore_ascii_case("asc") => SortDirection::Asc,
+            Some(_) => {
+                c.add(
+                    "invalid_parameter",
+                    "sortDirection",
+                    "The sortDirection must be asc or desc.",
+                );
+                SortDirection::Desc
+            }
+        };
+        Paging {
+            limit,
+            page,
+            direction,
+        }
+    }
+}
+
+/// A page of results, as Chec returns collections.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paginated<T: ToSchema> {
+    pub data: Vec<T>,
+    pub meta: PageMeta,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageMeta {
+    pub pagination: Pagination,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Pagination {
+    pub total: u64,
+    pub count: u64,
+    pub per_page: u32,
+    pub current_page: u32,
+    pub total_pages: u64,
+    pub links: PageLinks,
+}
+
+/// Absolute URLs of the neighbouring pages; empty (`{}`) when there are none.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct PageLinks {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+impl<T: ToSchema> Paginated<T> {
+    pub fn new(req: &HttpRequest, data: Vec<T>, total: u64, per_page: u32, page: u32) -> Self {
+        let count = data.len() as u64;
+        // Laravel's paginator: at least one page, even when empty.
+        let total_pages = total.div_ceil(u64::from(per_page)).max(1);
+        let links = PageLinks {
+            previous: (page > 1 && u64::from(page) <= total_pages + 1)
+                .then(|| page_url(req, page - 1)),
+            next: (u64::from(page) < total_pages).then(|| page_url(req, page + 1)),
+        };
+        Paginated {
+            data,
+            meta: PageMeta {
+                pagination: Pagination {
+                    total,
+                    count,
+                    per_page,
+                    current_page: page,
+                    total_pages,
+                    links,
+                },
+            },
+        }
+    }
+}
+
+/// This request's URL with `page` replaced.
+fn page_url(req: &HttpRequest, page: u32) -> String {
+    let info = req.connection_info();
+    let base = format!("{}://{}{}", info.scheme(), info.host(), req.path());
+    let mut url = match url::Url::parse(&base) {
+        Ok(u) => u,
+        Err(_) => return format!("{}?page={page}", req.path()),
+    };
+    let kept: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .filter(|(k, _)| k != "page")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    {
+        let mut pairs = url.query_pairs_mut();
+        for (k, v) in &kept {
+            pairs.append_pair(k, v);
+        }
+        pairs.append_pair("page", &page.to_string());
+    }
+    url.to_string()
+}

@@ -1,0 +1,155 @@
+//! The `patron` command: serves by default; also manages keys, migrations and the OpenAPI file.
+
+use std::process::ExitCode;
+
+use patron::config::Config;
+use patron::service::KeyKind;
+use patron::startup::{self, Application};
+
+const USAGE: &str = "\
+patron: customer identity and profiles for headless commerce
+
+Usage:
+  patron [serve]                        serve the API (configuration from PATRON_* variables)
+  patron migrate                        apply database migrations and exit
+  patron openapi                        print the OpenAPI document
+  patron keys create --public|--secret  create a merchant API key and print it once
+  patron keys list                      list keys (prefix, kind, created, revoked)
+  patron keys revoke <id|prefix>        revoke a key
+  patron --version | --help
+";
+
+fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["--help" | "-h" | "help"] => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        ["--version" | "-V"] => {
+            println!("patron {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        ["openapi"] => {
+            print!("{}", patron::http::openapi::document());
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
+    patron::telemetry::init();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("patron: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("patron: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match args.as_slice() {
+        [] | ["serve"] => actix_web::rt::System::new().block_on(serve(config)),
+        ["migrate"] => runtime.block_on(migrate(config)),
+        ["keys", "create", flag] => match *flag {
+            "--public" => runtime.block_on(create_key(config, KeyKind::Public)),
+            "--secret" => runtime.block_on(create_key(config, KeyKind::Secret)),
+            _ => Err(format!("unknown option {flag}: use --public or --secret")),
+        },
+        ["keys", "list"] => runtime.block_on(list_keys(config)),
+        ["keys", "revoke", target] => runtime.block_on(revoke_key(config, target)),
+        _ => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("patron: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let backend = config.database_url.backend_name();
+    let shown_url = config.database_url.to_string();
+    let app = Application::build(config).await.map_err(|e| e.to_string())?;
+    if let Some((public, secret)) = &app.initial_keys {
+        println!(
+            "\nFirst start: created merchant API keys. They are shown only now; store them safely.\n  \
+             public (storefront):  {}\n  secret (back office): {}\n",
+            public.key.expose(),
+            secret.key.expose()
+        );
+    }
+    tracing::info!(
+        port = app.port(),
+        database = %shown_url,
+        backend,
+        "patron is listening"
+    );
+    app.run_until_stopped().await.map_err(|e| e.to_string())
+}
+
+async fn migrate(config: Config) -> Result<(), String> {
+    startup::open_database(&config)
+        .await
+        .map(|_| println!("migrations applied"))
+        .map_err(|e| e.to_string())
+}
+
+async fn key_service(config: &Config) -> Result<patron::service::KeyService, String> {
+    let db = startup::open_database(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(patron::service::KeyService::new(db, None, None))
+}
+
+async fn create_key(config: Config, kind: KeyKind) -> Result<(), String> {
+    let keys = key_service(&config).await?;
+    let issued = keys.create(kind).await.map_err(|e| e.to_string())?;
+    println!("{}", issued.key.expose());
+    eprintln!(
+        "created {} key {} (shown only now)",
+        kind.as_str(),
+        issued.id
+    );
+    Ok(())
+}
+
+async fn list_keys(config: Config) -> Result<(), String> {
+    let keys = key_service(&config).await?;
+    let list = keys.list().await.map_err(|e| e.to_string())?;
+    println!("{:<20} {:<7} {:<12} {:<20} revoked", "id", "kind", "prefix", "created");
+    for k in list {
+        println!(
+            "{:<20} {:<7} {:<12} {:<20} {}",
+            k.id,
+            k.kind,
+            format!("{}…", k.prefix),
+            k.created_at.format("%Y-%m-%d %H:%M:%S"),
+            k.revoked_at
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    Ok(())
+}
+
+async fn revoke_key(config: Config, target: &str) -> Result<(), String> {
+    let keys = key_service(&config).await?;
+    match keys.revoke(target).await.map_err(|e| e.to_string())? {
+        0 => Err(format!("no live key has the id or prefix {target:?}")),
+        n => {
+            println!("revoked {n} key(s)");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Merchant API keys: `pk_...` for the storefront, `sk_...` for the back office.
+//!
+//! Keys from the environment are compared in constant time; keys made by `patron keys create`
+//! (or on first start) are stored only as SHA-256 hashes and found by that hash.
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::config::Secret;
+use crate::db::api_keys::{self as q, ApiKeyRow};
+use crate::db::{self, write_tx, Db, DbError};
+use crate::domain::random;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Public,
+    Secret,
+}
+
+impl KeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Public => "public",
+            KeyKind::Secret => "secret",
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            KeyKind::Public => "pk_",
+            KeyKind::Secret => "sk_",
+        }
+    }
+
+    fn from_db(s: &str) -> Option<Self> {
+        match s {
+            "public" => Some(KeyKind::Public),
+            "secret" => Some(KeyKind::Secret),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for KeyError {
+    fn from(e: diesel::result::Error) -> Self {
+        KeyError::Db(e.into())
+    }
+}
+
+/// A key as shown once to its owner, and what is stored of it.
+#[derive(Debug, Clone)]
+pub struct IssuedKey {
+    pub id: String,
+    pub kind: KeyKind,
+    pub key: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    pub id: String,
+    pub kind: String,
+    pub prefix: String,
+    pub created_at: chrono::NaiveDateTime,
+    pub revoked_at: Option<chrono::NaiveDateTime>,
+}
+
+fn hash(key: &str) -> [u8; 32] {
+    Sha256::digest(key.as_bytes()).into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[derive(Clone)]
+pub struct KeyService {
+    db: Db,
+    env_public: Option<[u8; 32]>,
+    env_secret: Option<[u8; 32]>,
+}
+
+impl KeyService {
+    pub fn new(db: Db, public: Option<&Secret>, secret: Option<&Secret>) -> Self {
+        KeyService {
+            db,
+            env_public: public.map(|k| hash(k.expose())),
+            env_secret: secret.map(|k| hash(k.expose())),
+        }
+    }
+
+    pub fn has_configured_keys(&self) -> bool {
+        self.env_public.is_some() || self.env_secret.is_some()
+    }
+
+    /// Which kind of key `presented` is, if any live key matches.
+    pub async fn verify(&self, presented: &str) -> Result<Option<KeyKind>, KeyError> {
+        if presented.len() > 200 || !(presented.starts_with("pk_") || presented.starts_with("sk_")) {
+            return Ok(None);
+        }
+        let digest = hash(presented);
+        // Both comparisons always run, so timing does not say which one matched.
+        let public = self
+            .env_public
+            .map(|k| bool::from(k.ct_eq(&digest)))
+            .unwrap_or(false);
+        let secret = self
+            .env_secret
+            .map(|k| bool::from(k.ct_eq(&digest)))
+            .unwrap_or(false);
+        if secret {
+            return Ok(Some(KeyKind::Secret));
+        }
+        if public {
+            return Ok(Some(KeyKind::Public));
+        }
+        let digest_hex = hex(&digest);
+        let kind = self
+            .db
+            .run(move |conn| q::live_kind_by_hash(conn, &digest_hex).map_err(KeyError::from))
+            .await?;
+        Ok(kind.as_deref().and_then(KeyKind::from_db))
+    }
+
+    /// Creates and stores a new key; the plain key exists only in the return value.
+    pub async fn create(&self, kind: KeyKind) -> Result<IssuedKey, KeyError> {
+        let (row, issued) = new_key(kind);
+        self.db
+            .run(move |conn| q::insert(conn, &row).map_err(KeyError::from))
+            .await?;
+        Ok(issued)
+    }
+
+    /// On the very first start with no configured keys, makes a public/secret pair.
+    /// Returns it so the caller can print it once; `None` when keys already exist.
+    pub async fn create_initial_pair(&self) -> Result<Option<(IssuedKey, IssuedKey)>, KeyError> {
+        if self.has_configured_keys() {
+            return Ok(None);
+        }
+        self.db
+            .run(|conn| {
+                write_tx(conn, |conn| {
+                    q::lock_table(conn)?;
+                    if q::count_all(conn)? > 0 {
+                        return Ok(None);
+                    }
+                    let (public_row, public) = new_key(KeyKind::Public);
+                    let (secret_row, secret) = new_key(KeyKind::Secret);
+                    q::insert(conn, &public_row)?;
+                    q::insert(conn, &secret_row)?;
+                    Ok(Some((public, secret)))
+                })
+            })
+            .await
+    }
+
+    pub async fn list(&self) -> Result<Vec<KeyInfo>, KeyError> {
+        let rows = self.db.run(|conn| q::list(conn).map_err(KeyError::from)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| KeyInfo {
+                id: r.id,
+                kind: r.kind,
+                prefix: r.key_prefix,
+                created_at: r.created_at,
+                revoked_at: r.revoked_at,
+            })
+            .collect())
+    }
+
+    /// Revokes the key with this id or display prefix; returns how many were revoked.
+    pub async fn revoke(&self, id_or_prefix: &str) -> Result<usize, KeyError> {
+        let target = id_or_prefix.to_owned();
+        self.db
+            .run(move |conn| q::revoke(conn, &target, db::now()).map_err(KeyError::from))
+            .await
+    }
+}
+
+fn new_key(kind: KeyKind) -> (ApiKeyRow, IssuedKey) {
+    let key = format!("{}{}", kind.prefix(), random::alphanumeric(40));
+    let id = format!("key_{}", random::alphanumeric(14));
+    let row = ApiKeyRow {
+        id: id.clone(),
+        kind: kind.as_str().to_owned(),
+        // Enough to recognise the key in a list, far too little to guess the rest.
+        key_prefix: key.chars().take(kind.prefix().len() + 6).collect(),
+        key_hash: hex(&hash(&key)),
+        created_at: db::now(),
+        revoked_at: None,
+    };
+    (
+        row,
+        IssuedKey {
+            id,
+            kind,
+            key: Secret::new(key),
+        },
+    )
+}

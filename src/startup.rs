@@ -1,0 +1,98 @@
+//! Builds the running service: database, migrations, first keys, HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::{dev::Server, App, HttpServer};
+
+use crate::config::Config;
+use crate::db::{self, Db, StartupDbError};
+use crate::http::{self, AppState};
+use crate::service::keys::{IssuedKey, KeyError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database: {0}")]
+    Database(#[from] StartupDbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("cannot create the first API keys: {0}")]
+    Keys(#[from] KeyError),
+    #[error("startup task failed: {0}")]
+    Task(String),
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+    /// The key pair made on the very first start, to be shown once.
+    pub initial_keys: Option<(IssuedKey, IssuedKey)>,
+}
+
+/// Connects and migrates on a blocking thread (Diesel is synchronous).
+pub async fn open_database(config: &Config) -> Result<Db, StartupError> {
+    let url = config.database_url.clone();
+    let size = config.database_pool_size;
+    let timeout = config.database_timeout;
+    tokio::task::spawn_blocking(move || db::connect_and_migrate(&url, size, timeout))
+        .await
+        .map_err(|e| StartupError::Task(e.to_string()))?
+        .map_err(StartupError::from)
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let config = Arc::new(config);
+        let db = open_database(&config).await?;
+        let state = AppState::new(config.clone(), db);
+        let initial_keys = state.keys.create_initial_pair().await?;
+
+        let listener = TcpListener::bind(&config.bind).map_err(|source| StartupError::Bind {
+            addr: config.bind.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                addr: config.bind.clone(),
+                source,
+            })?
+            .port();
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || App::new().configure(http::configure(app_state.clone())))
+            .shutdown_timeout(30);
+        if let Some(n) = config.workers {
+            server = server.workers(n);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartupError::Bind {
+                addr: config.bind.clone(),
+                source,
+            })?
+            .run();
+        Ok(Application {
+            port,
+            server,
+            state,
+            initial_keys,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGINT/SIGTERM; in-flight requests finish first.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
