@@ -109,7 +109,9 @@ impl AllowedOrigin {
             return Err(format!("{raw:?}: only http and https origins are allowed"));
         }
         if rest.contains('/') || rest.contains('?') || rest.contains('#') || rest.contains('@') {
-            return Err(format!("{raw:?}: an origin has no path, query or user part"));
+            return Err(format!(
+                "{raw:?}: an origin has no path, query or user part"
+            ));
         }
         let (host, port) = match rest.rsplit_once(':') {
             Some((host, "*")) => (host.to_owned(), None),
@@ -180,7 +182,9 @@ impl TrustedProxy {
     pub fn contains(&self, ip: IpAddr) -> bool {
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(ip) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
@@ -402,14 +406,14 @@ impl Config {
                 .map_err(|m| ConfigError::invalid("PATRON_TRUSTED_PROXIES", m))?;
         }
         if let Some(v) = get("PATRON_CORS_ORIGINS") {
-            c.cors_origins = list(&v).map(|o| o.trim_end_matches('/').to_owned()).collect();
+            c.cors_origins = list(&v)
+                .map(|o| o.trim_end_matches('/').to_owned())
+                .collect();
         }
         if let Some(v) = get("PATRON_WORKERS") {
-            let n: usize = v
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ConfigError::invalid("PATRON_WORKERS", "must be a positive number"))?;
+            let n: usize = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError::invalid("PATRON_WORKERS", "must be a positive number")
+            })?;
             c.workers = Some(n);
         }
         Ok(c)

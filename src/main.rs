@@ -46,7 +46,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("patron: cannot start the async runtime: {e}");
@@ -80,7 +83,9 @@ fn main() -> ExitCode {
 async fn serve(config: Config) -> Result<(), String> {
     let backend = config.database_url.backend_name();
     let shown_url = config.database_url.to_string();
-    let app = Application::build(config).await.map_err(|e| e.to_string())?;
+    let app = Application::build(config)
+        .await
+        .map_err(|e| e.to_string())?;
     if let Some((public, secret)) = &app.initial_keys {
         println!(
             "\nFirst start: created merchant API keys. They are shown only now; store them safely.\n  \
@@ -127,7 +132,10 @@ async fn create_key(config: Config, kind: KeyKind) -> Result<(), String> {
 async fn list_keys(config: Config) -> Result<(), String> {
     let keys = key_service(&config).await?;
     let list = keys.list().await.map_err(|e| e.to_string())?;
-    println!("{:<20} {:<7} {:<12} {:<20} revoked", "id", "kind", "prefix", "created");
+    println!(
+        "{:<20} {:<7} {:<12} {:<20} revoked",
+        "id", "kind", "prefix", "created"
+    );
     for k in list {
         println!(
             "{:<20} {:<7} {:<12} {:<20} {}",

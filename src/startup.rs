@@ -63,8 +63,9 @@ impl Application {
             })?
             .port();
         let app_state = state.clone();
-        let mut server = HttpServer::new(move || App::new().configure(http::configure(app_state.clone())))
-            .shutdown_timeout(30);
+        let mut server =
+            HttpServer::new(move || App::new().configure(http::configure(app_state.clone())))
+                .shutdown_timeout(30);
         if let Some(n) = config.workers {
             server = server.workers(n);
         }

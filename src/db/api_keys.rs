@@ -46,10 +46,18 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ApiKeyRow>> {
 }
 
 /// Revokes by id or by the key's display prefix; returns how many keys it revoked.
-pub fn revoke(conn: &mut DbConnection, id_or_prefix: &str, at: NaiveDateTime) -> QueryResult<usize> {
+pub fn revoke(
+    conn: &mut DbConnection,
+    id_or_prefix: &str,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(
         api_keys::table
-            .filter(api_keys::id.eq(id_or_prefix).or(api_keys::key_prefix.eq(id_or_prefix)))
+            .filter(
+                api_keys::id
+                    .eq(id_or_prefix)
+                    .or(api_keys::key_prefix.eq(id_or_prefix)),
+            )
             .filter(api_keys::revoked_at.is_null()),
     )
     .set(api_keys::revoked_at.eq(Some(at)))
@@ -60,7 +68,9 @@ pub fn revoke(conn: &mut DbConnection, id_or_prefix: &str, at: NaiveDateTime) ->
 pub fn lock_table(conn: &mut DbConnection) -> QueryResult<()> {
     use diesel::connection::SimpleConnection;
     match conn {
-        DbConnection::Pg(_) => conn.batch_execute("LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE"),
+        DbConnection::Pg(_) => {
+            conn.batch_execute("LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE")
+        }
         // SQLite: the caller's BEGIN IMMEDIATE already holds the write lock.
         DbConnection::Sqlite(_) => Ok(()),
     }

@@ -154,14 +154,30 @@ pub fn page(
     let q = filtered(filter);
     // The id breaks ties, so pages never overlap or skip rows that share a sort value.
     let q = match (sort, descending) {
-        (SortColumn::CreatedAt, false) => q.order((customers::created_at.asc(), customers::id.asc())),
-        (SortColumn::CreatedAt, true) => q.order((customers::created_at.desc(), customers::id.desc())),
-        (SortColumn::UpdatedAt, false) => q.order((customers::updated_at.asc(), customers::id.asc())),
-        (SortColumn::UpdatedAt, true) => q.order((customers::updated_at.desc(), customers::id.desc())),
-        (SortColumn::Email, false) => q.order((customers::email_normalized.asc(), customers::id.asc())),
-        (SortColumn::Email, true) => q.order((customers::email_normalized.desc(), customers::id.desc())),
-        (SortColumn::Firstname, false) => q.order((customers::firstname.asc(), customers::id.asc())),
-        (SortColumn::Firstname, true) => q.order((customers::firstname.desc(), customers::id.desc())),
+        (SortColumn::CreatedAt, false) => {
+            q.order((customers::created_at.asc(), customers::id.asc()))
+        }
+        (SortColumn::CreatedAt, true) => {
+            q.order((customers::created_at.desc(), customers::id.desc()))
+        }
+        (SortColumn::UpdatedAt, false) => {
+            q.order((customers::updated_at.asc(), customers::id.asc()))
+        }
+        (SortColumn::UpdatedAt, true) => {
+            q.order((customers::updated_at.desc(), customers::id.desc()))
+        }
+        (SortColumn::Email, false) => {
+            q.order((customers::email_normalized.asc(), customers::id.asc()))
+        }
+        (SortColumn::Email, true) => {
+            q.order((customers::email_normalized.desc(), customers::id.desc()))
+        }
+        (SortColumn::Firstname, false) => {
+            q.order((customers::firstname.asc(), customers::id.asc()))
+        }
+        (SortColumn::Firstname, true) => {
+            q.order((customers::firstname.desc(), customers::id.desc()))
+        }
         (SortColumn::Lastname, false) => q.order((customers::lastname.asc(), customers::id.asc())),
         (SortColumn::Lastname, true) => q.order((customers::lastname.desc(), customers::id.desc())),
     };

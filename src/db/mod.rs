@@ -82,21 +82,50 @@ impl ConnectionManager {
     }
 }
 
+/// A pooled connection, plus whether it was found dead after an error, so the pool drops it
+/// instead of handing it out again after a database restart.
+pub struct PoolConn {
+    conn: DbConnection,
+    broken: bool,
+}
+
 impl ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = PoolConn;
     type Error = ConnectError;
 
-    fn connect(&self) -> Result<DbConnection, ConnectError> {
+    fn connect(&self) -> Result<PoolConn, ConnectError> {
+        self.connect_raw().map(|conn| PoolConn {
+            conn,
+            broken: false,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut PoolConn) -> Result<(), ConnectError> {
+        conn.conn
+            .batch_execute("SELECT 1")
+            .map_err(|source| ConnectError::Setup {
+                url: self.url.to_string(),
+                source,
+            })
+    }
+
+    fn has_broken(&self, conn: &mut PoolConn) -> bool {
+        conn.broken
+    }
+}
+
+impl ConnectionManager {
+    /// One connection, outside any pool (startup, migrations, CLI).
+    pub fn connect_raw(&self) -> Result<DbConnection, ConnectError> {
         let shown = self.url.to_string();
         match &self.url {
             DatabaseUrl::Sqlite(path) => {
                 let path = path.to_string_lossy();
-                let mut conn = SqliteConnection::establish(&path).map_err(|source| {
-                    ConnectError::Connect {
+                let mut conn =
+                    SqliteConnection::establish(&path).map_err(|source| ConnectError::Connect {
                         url: shown.clone(),
                         source,
-                    }
-                })?;
+                    })?;
                 // WAL lets readers run beside the one writer; busy_timeout makes writers queue
                 // instead of failing at once.
                 conn.batch_execute(
@@ -111,22 +140,9 @@ impl ManageConnection for ConnectionManager {
                 .map_err(|source| ConnectError::Connect { url: shown, source }),
         }
     }
-
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectError> {
-        conn.batch_execute("SELECT 1")
-            .map_err(|source| ConnectError::Setup {
-                url: self.url.to_string(),
-                source,
-            })
-    }
-
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
-    }
 }
 
 pub type Pool = r2d2::Pool<ConnectionManager>;
-pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
 /// Connects once (reporting the real error), migrates, then builds the pool.
 pub fn connect_and_migrate(
@@ -135,7 +151,7 @@ pub fn connect_and_migrate(
     timeout: Duration,
 ) -> Result<Db, StartupDbError> {
     let manager = ConnectionManager::new(url.clone());
-    let mut conn = manager.connect()?;
+    let mut conn = manager.connect_raw()?;
     run_migrations(&mut conn)?;
     drop(conn);
     let pool = r2d2::Pool::builder()
@@ -193,29 +209,29 @@ impl Db {
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = pool
+            let mut pooled = pool
                 .get()
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
-            f(&mut conn)
+            let result = f(&mut pooled.conn);
+            if result.is_err() {
+                if let Err(e) = pooled.conn.batch_execute("SELECT 1") {
+                    // The failure was the connection, not the query: say so (503), and keep
+                    // this connection out of the pool.
+                    pooled.broken = true;
+                    return Err(DbError::Unavailable(e.to_string()).into());
+                }
+            }
+            result
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
     }
 
-    pub fn get(&self) -> Result<PooledConnection, DbError> {
-        self.pool
-            .get()
-            .map_err(|e| DbError::Unavailable(e.to_string()))
-    }
-
     /// True when a connection can be had and answers.
     pub async fn ping(&self) -> bool {
-        self.run(|conn| {
-            conn.batch_execute("SELECT 1")
-                .map_err(DbError::from)
-        })
-        .await
-        .is_ok()
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(DbError::from))
+            .await
+            .is_ok()
     }
 }
 

@@ -39,7 +39,9 @@ impl Meta {
             Value::Object(map) => map,
             _ => return Err(invalid("The meta must be an object.")),
         };
-        let size = serde_json::to_vec(&map).map(|v| v.len()).unwrap_or(usize::MAX);
+        let size = serde_json::to_vec(&map)
+            .map(|v| v.len())
+            .unwrap_or(usize::MAX);
         if size > MAX_META_BYTES {
             return Err(invalid(&format!(
                 "The meta may not be greater than {MAX_META_BYTES} bytes."
@@ -172,9 +174,8 @@ impl ProfileInput {
     }
 
     fn common(self, c: &mut Collector) -> CustomerPatch {
-        let blank_to_none = |v: Option<Option<String>>| {
-            v.map(|inner| inner.filter(|s| !s.trim().is_empty()))
-        };
+        let blank_to_none =
+            |v: Option<Option<String>>| v.map(|inner| inner.filter(|s| !s.trim().is_empty()));
         CustomerPatch {
             email: None,
             firstname: optional_text(c, "firstname", self.firstname, MAX_NAME_LEN),
@@ -232,6 +233,11 @@ mod tests {
         assert_eq!(patch.phone, Some(None));
         assert_eq!(patch.firstname, Some(Some("Ann".into())));
         assert_eq!(patch.lastname, None);
-        assert!(ProfileInput { email: Some(None), ..Default::default() }.into_patch().is_err());
+        assert!(ProfileInput {
+            email: Some(None),
+            ..Default::default()
+        }
+        .into_patch()
+        .is_err());
     }
 }

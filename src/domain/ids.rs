@@ -9,7 +9,9 @@ const ID_BODY_LEN: usize = 14;
 fn is_valid(raw: &str, prefix: &str) -> bool {
     raw.strip_prefix(prefix)
         .and_then(|rest| rest.strip_prefix('_'))
-        .is_some_and(|body| body.len() == ID_BODY_LEN && body.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .is_some_and(|body| {
+            body.len() == ID_BODY_LEN && body.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
 }
 
 macro_rules! prefixed_id {
@@ -67,7 +69,15 @@ mod tests {
 
     #[test]
     fn malformed_ids_are_refused() {
-        for bad in ["", "cstmr_", "cstmr_short", "ord_cO3J2apam2oDdz", "cstmr_cO3J2apam2oDd!", "cstmr_cO3J2apam2oDdzz", "cstmr-cO3J2apam2oDdz"] {
+        for bad in [
+            "",
+            "cstmr_",
+            "cstmr_short",
+            "ord_cO3J2apam2oDdz",
+            "cstmr_cO3J2apam2oDd!",
+            "cstmr_cO3J2apam2oDdzz",
+            "cstmr-cO3J2apam2oDdz",
+        ] {
             assert_eq!(CustomerId::parse(bad), None, "{bad}");
         }
         assert!(CustomerId::parse("cstmr_cO3J2apam2oDdz").is_some());

@@ -102,10 +102,12 @@ impl FromRequest for Caller {
                 let session = state.authenticate_customer(&token).await?;
                 return Ok(Caller::Customer(session));
             }
-            let key = key.filter(|k| !k.is_empty()).ok_or(ApiError::Unauthenticated {
-                code: "missing_api_key",
-                message: "No API key was given: send it in the X-Authorization header.",
-            })?;
+            let key = key
+                .filter(|k| !k.is_empty())
+                .ok_or(ApiError::Unauthenticated {
+                    code: "missing_api_key",
+                    message: "No API key was given: send it in the X-Authorization header.",
+                })?;
             match state.keys.verify(&key).await? {
                 Some(kind) => Ok(Caller::Merchant(kind)),
                 None => Err(ApiError::Unauthenticated {

@@ -113,10 +113,16 @@ mod tests {
         match err {
             ApiError::Invalid(v) => {
                 assert_eq!(v.code, "invalid_type");
-                assert_eq!(v.errors["name"], vec!["The name must be a string.".to_owned()]);
+                assert_eq!(
+                    v.errors["name"],
+                    vec!["The name must be a string.".to_owned()]
+                );
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(typed::<Sample>(json!([1])), Err(ApiError::Invalid(_))));
+        assert!(matches!(
+            typed::<Sample>(json!([1])),
+            Err(ApiError::Invalid(_))
+        ));
     }
 }

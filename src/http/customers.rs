@@ -226,7 +226,12 @@ pub async fn list(
             SortColumn::CreatedAt
         }),
     };
-    let non_empty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let non_empty = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
     let email = non_empty(&params.email).map(|raw| match Email::parse(&raw) {
         Ok(e) => e.normalized().to_owned(),
         // An exact filter on something that is not an address just matches nothing.
@@ -234,8 +239,15 @@ pub async fn list(
     });
     let query = non_empty(&params.query).map(|q| q.to_lowercase());
     for (name, value) in [("query", &query), ("email", &email)] {
-        if value.as_ref().is_some_and(|v| v.len() > 255 || v.contains('\0')) {
-            c.add("invalid_parameter", name, format!("The {name} is not a valid search."));
+        if value
+            .as_ref()
+            .is_some_and(|v| v.len() > 255 || v.contains('\0'))
+        {
+            c.add(
+                "invalid_parameter",
+                name,
+                format!("The {name} is not a valid search."),
+            );
         }
     }
     c.finish()?;
@@ -254,7 +266,9 @@ pub async fn list(
         })
         .await?;
     let data = page.items.into_iter().map(CustomerView::from).collect();
-    Ok(HttpResponse::Ok().json(Paginated::new(&req, data, page.total, page.limit, page.page)))
+    Ok(HttpResponse::Ok().json(Paginated::new(
+        &req, data, page.total, page.limit, page.page,
+    )))
 }
 
 /// Get one customer: with the secret key, or the customer's own bearer token.

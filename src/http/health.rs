@@ -30,6 +30,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     if state.db.ping().await {
         Ok(HttpResponse::Ok().json(HealthStatus { status: "ready" }))
     } else {
-        Err(ApiError::Unavailable("readiness check: database did not answer".into()))
+        Err(ApiError::Unavailable(
+            "readiness check: database did not answer".into(),
+        ))
     }
 }

@@ -100,7 +100,8 @@ impl KeyService {
 
     /// Which kind of key `presented` is, if any live key matches.
     pub async fn verify(&self, presented: &str) -> Result<Option<KeyKind>, KeyError> {
-        if presented.len() > 200 || !(presented.starts_with("pk_") || presented.starts_with("sk_")) {
+        if presented.len() > 200 || !(presented.starts_with("pk_") || presented.starts_with("sk_"))
+        {
             return Ok(None);
         }
         let digest = hash(presented);
@@ -160,7 +161,10 @@ impl KeyService {
     }
 
     pub async fn list(&self) -> Result<Vec<KeyInfo>, KeyError> {
-        let rows = self.db.run(|conn| q::list(conn).map_err(KeyError::from)).await?;
+        let rows = self
+            .db
+            .run(|conn| q::list(conn).map_err(KeyError::from))
+            .await?;
         Ok(rows
             .into_iter()
             .map(|r| KeyInfo {

@@ -1,0 +1,111 @@
+//! Liveness, readiness, database outages and startup errors.
+
+use std::time::Duration;
+
+use patron::config::{Config, DatabaseUrl};
+use patron::startup::Application;
+use reqwest::Method;
+
+use crate::helpers::{
+    assert_error, postgres_enabled, postgres_url, status_json, Backend, TcpProxy, TestApp, TestDb,
+};
+
+async fn health_and_readiness_answer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (status, body) =
+        status_json(app.client.get(app.url("/healthz")).send().await.unwrap()).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let (status, body) =
+        status_json(app.client.get(app.url("/readyz")).send().await.unwrap()).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ready")));
+}
+
+crate::on_both_backends!(health_and_readiness_answer);
+
+/// PostgreSQL goes away under a running patron: requests get 503 (not 500), readiness fails,
+/// and when the database is back the service recovers by itself with no data lost.
+#[actix_web::test]
+async fn postgres_outage_is_503_then_recovers() {
+    if !postgres_enabled() {
+        return;
+    }
+    let base = url::Url::parse(&postgres_url().unwrap()).unwrap();
+    let upstream = format!(
+        "{}:{}",
+        base.host_str().unwrap_or("127.0.0.1"),
+        base.port().unwrap_or(5432)
+    );
+    let upstream = tokio::net::lookup_host(upstream)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = TcpProxy::start(upstream).await;
+
+    let db = TestDb::new(Backend::Postgres);
+    let DatabaseUrl::Postgres(direct) = db.url.clone() else {
+        unreachable!()
+    };
+    let mut via_proxy = url::Url::parse(&direct).unwrap();
+    via_proxy.set_host(Some("127.0.0.1")).unwrap();
+    via_proxy.set_port(Some(proxy.port)).unwrap();
+    let mut config = crate::helpers::test_config(&db);
+    config.database_url = DatabaseUrl::Postgres(via_proxy.to_string());
+    config.database_timeout = Duration::from_secs(1);
+    let app = TestApp::spawn_on(db, config).await;
+
+    let c = app.create_email("durable@example.com").await;
+    let path = format!("/v1/customers/{}", c["id"].as_str().unwrap());
+
+    proxy.cut();
+    for _ in 0..3 {
+        let (status, err) = status_json(app.secret(Method::GET, &path).send().await.unwrap()).await;
+        assert_eq!(status, 503, "{err}");
+        assert_error(&err, 503, "service_unavailable", "service_unavailable");
+        assert!(
+            !err.to_string().contains("connection"),
+            "no internal error text: {err}"
+        );
+    }
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200, "the process itself is up");
+
+    proxy.restore().await;
+    let mut recovered = false;
+    for _ in 0..50 {
+        let res = app.secret(Method::GET, &path).send().await.unwrap();
+        if res.status() == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(recovered, "patron recovers when the database is back");
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        app.total_customers().await,
+        1,
+        "nothing acknowledged was lost"
+    );
+}
+
+#[actix_web::test]
+async fn unreachable_database_is_a_clear_startup_error() {
+    let mut config = Config::defaults();
+    config.bind = "127.0.0.1:0".into();
+    config.database_url =
+        DatabaseUrl::Postgres("postgres://patron:secretpw@127.0.0.1:1/patron".into());
+    let err = match Application::build(config).await {
+        Ok(_) => panic!("started without a database"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("cannot connect to postgres://"), "{err}");
+    assert!(err.contains("127.0.0.1:1"), "names the server: {err}");
+    assert!(
+        !err.contains("secretpw"),
+        "never prints the password: {err}"
+    );
+}

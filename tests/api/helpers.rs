@@ -1,0 +1,328 @@
+//! The test harness: patron served over real HTTP on a random port, with its own database
+//! (a fresh SQLite file, or a fresh PostgreSQL schema when `PATRON_TEST_DATABASE_URL` is set).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use patron::config::{Config, DatabaseUrl, Secret};
+use patron::http::AppState;
+use patron::startup::Application;
+use serde_json::{json, Value};
+
+pub const PUBLIC_KEY: &str = "pk_test_publicpublicpublic";
+pub const SECRET_KEY: &str = "sk_test_secretsecretsecret";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server for tests, if any.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("PATRON_TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// Whether a PostgreSQL variant should run. CI sets `PATRON_TEST_REQUIRE_POSTGRES=1`, so a
+/// missing server fails there instead of passing quietly.
+pub fn postgres_enabled() -> bool {
+    if postgres_url().is_some() {
+        return true;
+    }
+    if std::env::var("PATRON_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+        panic!("PATRON_TEST_REQUIRE_POSTGRES=1 but PATRON_TEST_DATABASE_URL is not set");
+    }
+    eprintln!(
+        "PATRON_TEST_DATABASE_URL is not set: this PostgreSQL variant has nothing to run against"
+    );
+    false
+}
+
+/// A database of one test's own, removed when the test ends.
+pub struct TestDb {
+    pub url: DatabaseUrl,
+    _dir: Option<tempfile::TempDir>,
+    pg_schema: Option<(String, String)>,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl TestDb {
+    pub fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path: PathBuf = dir.path().join("patron.db");
+                TestDb {
+                    url: DatabaseUrl::Sqlite(path),
+                    _dir: Some(dir),
+                    pg_schema: None,
+                }
+            }
+            Backend::Postgres => {
+                let base = postgres_url().expect("PATRON_TEST_DATABASE_URL");
+                let schema = format!(
+                    "patron_test_{}_{}_{}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::Relaxed),
+                    patron::domain::random::alphanumeric(6).to_lowercase()
+                );
+                let mut conn = diesel::PgConnection::establish(&base)
+                    .unwrap_or_else(|e| panic!("cannot reach PATRON_TEST_DATABASE_URL: {e}"));
+                conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create schema");
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+                TestDb {
+                    url: DatabaseUrl::Postgres(url),
+                    _dir: None,
+                    pg_schema: Some((base, schema)),
+                }
+            }
+        }
+    }
+}
+
+impl TestDb {
+    /// A handle on a database another `TestDb` owns (for a second server on it).
+    pub fn borrowed(url: DatabaseUrl) -> TestDb {
+        TestDb {
+            url,
+            _dir: None,
+            pg_schema: None,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = self.pg_schema.take() {
+            if let Ok(mut conn) = diesel::PgConnection::establish(&base) {
+                let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+/// Configuration for a test server: random port, known keys, small pool.
+pub fn test_config(db: &TestDb) -> Config {
+    let mut config = Config::defaults();
+    config.bind = "127.0.0.1:0".into();
+    config.database_url = db.url.clone();
+    config.database_pool_size = 4;
+    config.public_key = Some(Secret::new(PUBLIC_KEY));
+    config.secret_key = Some(Secret::new(SECRET_KEY));
+    config.workers = Some(2);
+    config
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub initial_keys: Option<(String, String)>,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let db = TestDb::new(backend);
+        let mut config = test_config(&db);
+        adjust(&mut config);
+        Self::spawn_on(db, config).await
+    }
+
+    pub async fn spawn_on(db: TestDb, config: Config) -> TestApp {
+        let app = Application::build(config).await.expect("patron starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        let initial_keys = app
+            .initial_keys
+            .as_ref()
+            .map(|(p, s)| (p.key.expose().to_owned(), s.key.expose().to_owned()));
+        actix_web::rt::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("http client"),
+            state,
+            initial_keys,
+            db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A request with the secret key.
+    pub fn secret(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("X-Authorization", SECRET_KEY)
+    }
+
+    pub fn public(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("X-Authorization", PUBLIC_KEY)
+    }
+
+    /// Creates a customer with the secret key and returns its JSON.
+    pub async fn create_customer(&self, body: Value) -> Value {
+        let res = self
+            .secret(reqwest::Method::POST, "/v1/customers")
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status(), 201, "creating {body}");
+        res.json().await.expect("json")
+    }
+
+    pub async fn create_email(&self, email: &str) -> Value {
+        self.create_customer(json!({ "email": email })).await
+    }
+
+    pub async fn list(&self, query: &str) -> (u16, Value) {
+        let res = self
+            .secret(reqwest::Method::GET, &format!("/v1/customers{query}"))
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        (status, res.json().await.expect("json"))
+    }
+
+    pub async fn total_customers(&self) -> u64 {
+        let (status, body) = self.list("").await;
+        assert_eq!(status, 200);
+        body["meta"]["pagination"]["total"].as_u64().expect("total")
+    }
+}
+
+/// Reads a response as (status, JSON body).
+pub async fn status_json(res: reqwest::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let text = res.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text:?}"));
+    (status, body)
+}
+
+/// Asserts Chec's error envelope with our extensions.
+pub fn assert_error(body: &Value, status: u16, kind: &str, code: &str) {
+    assert_eq!(body["status_code"], status, "{body}");
+    assert_eq!(body["error"]["type"], kind, "{body}");
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(
+        body["error"]["request_id"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()),
+        "{body}"
+    );
+}
+
+/// Runs each named scenario `fn(Backend)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    if $crate::helpers::postgres_enabled() {
+                        super::$name($crate::helpers::Backend::Postgres).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// A TCP forwarder in front of a server, which a test can cut and restore to simulate an
+/// outage of what is behind it.
+pub struct TcpProxy {
+    pub port: u16,
+    upstream: std::net::SocketAddr,
+    tasks: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl TcpProxy {
+    pub async fn start(upstream: std::net::SocketAddr) -> TcpProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let port = listener.local_addr().expect("addr").port();
+        let proxy = TcpProxy {
+            port,
+            upstream,
+            tasks: Default::default(),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let upstream = self.upstream;
+        let tasks = self.tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tasks.lock().unwrap().push(conn);
+            }
+        });
+        self.tasks.lock().unwrap().push(accept);
+    }
+
+    /// Closes the listener and every forwarded connection.
+    pub fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn restore(&self) {
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await {
+                Ok(l) => break l,
+                Err(e) if tries < 50 => {
+                    tries += 1;
+                    let _ = e;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot listen again on {}: {e}", self.port),
+            }
+        };
+        self.serve(listener);
+    }
+}

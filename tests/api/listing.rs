@@ -1,0 +1,172 @@
+//! `GET /v1/customers`: Chec pagination, sorting, search and exact filters.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, Backend, TestApp};
+
+fn emails(body: &Value) -> Vec<String> {
+    body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|c| c["email"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn paginates_like_chec(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for i in 0..25 {
+        app.create_email(&format!("c{i:02}@example.com")).await;
+    }
+    let (status, first) = app.list("").await;
+    assert_eq!(status, 200);
+    let p = &first["meta"]["pagination"];
+    assert_eq!(
+        first["data"].as_array().unwrap().len(),
+        20,
+        "default limit 20"
+    );
+    assert_eq!(p["total"], 25);
+    assert_eq!(p["count"], 20);
+    assert_eq!(p["per_page"], 20);
+    assert_eq!(p["current_page"], 1);
+    assert_eq!(p["total_pages"], 2);
+    let next = p["links"]["next"].as_str().expect("next link");
+    assert!(next.contains("page=2"), "{next}");
+    assert!(p["links"].get("previous").is_none());
+
+    let (_, second) = app.list("?page=2").await;
+    let p2 = &second["meta"]["pagination"];
+    assert_eq!(p2["count"], 5);
+    assert_eq!(p2["current_page"], 2);
+    assert!(p2["links"]["previous"].as_str().unwrap().contains("page=1"));
+    assert!(p2["links"].get("next").is_none());
+
+    let mut all = emails(&first);
+    all.extend(emails(&second));
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 25, "pages neither overlap nor skip");
+
+    let (_, one_page) = app.list("?limit=200").await;
+    assert_eq!(
+        one_page["meta"]["pagination"]["links"],
+        json!({}),
+        "links are {{}} on a single page"
+    );
+    assert_eq!(one_page["data"].as_array().unwrap().len(), 25);
+
+    let (_, beyond) = app.list("?page=9").await;
+    assert_eq!(beyond["data"], json!([]));
+    assert_eq!(beyond["meta"]["pagination"]["total"], 25);
+}
+
+async fn sorts_by_allowed_columns(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for e in ["bob@example.com", "Alice@example.com", "carol@example.com"] {
+        app.create_email(e).await;
+    }
+    let (_, asc) = app.list("?sortBy=email&sortDirection=asc").await;
+    assert_eq!(
+        emails(&asc),
+        ["Alice@example.com", "bob@example.com", "carol@example.com"]
+    );
+    let (_, desc) = app.list("?sortBy=email&sortDirection=desc").await;
+    assert_eq!(
+        emails(&desc),
+        ["carol@example.com", "bob@example.com", "Alice@example.com"]
+    );
+    // Newest first by default; creation order breaks ties by id, so compare as sets of order.
+    let (_, created_asc) = app.list("?sortBy=created_at&sortDirection=asc").await;
+    let (_, created_desc) = app.list("?sortBy=created_at&sortDirection=desc").await;
+    let mut reversed = emails(&created_desc);
+    reversed.reverse();
+    assert_eq!(emails(&created_asc), reversed);
+    assert_eq!(emails(&created_asc)[0], "bob@example.com");
+    let (status, _) = app.list("?sortBy=updated_at").await;
+    assert_eq!(status, 200);
+}
+
+async fn bad_parameters_are_422_not_500(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_email("x@example.com").await;
+    for (query, field) in [
+        ("?sortBy=password_hash", "sortBy"),
+        ("?sortBy=created_at;DROP TABLE customers", "sortBy"),
+        ("?sortDirection=sideways", "sortDirection"),
+        ("?limit=abc", "limit"),
+        ("?limit=0", "limit"),
+        ("?limit=-5", "limit"),
+        ("?limit=201", "limit"),
+        ("?limit=99999999999999999999", "limit"),
+        ("?page=0", "page"),
+        ("?page=1.5", "page"),
+    ] {
+        let (status, body) = app.list(query).await;
+        assert_eq!(status, 422, "{query}: {body}");
+        assert_error(&body, 422, "unprocessable_entity", "invalid_parameter");
+        assert!(body["error"]["errors"][field].is_array(), "{query}: {body}");
+    }
+    assert_eq!(app.total_customers().await, 1);
+}
+
+async fn searches_and_filters(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_customer(
+        json!({"email": "jane.doe@example.com", "firstname": "Jane", "lastname": "Doe"}),
+    )
+    .await;
+    app.create_customer(json!({"email": "jd@shop.test", "firstname": "John", "lastname": "DOEBERMAN", "external_id": "ext-1"})).await;
+    app.create_customer(json!({"email": "other@example.com", "firstname": "Zed", "lastname": "Zulu", "external_id": "ext-2"})).await;
+    app.create_customer(json!({"email": "fifty_percent@example.com", "firstname": "100%"}))
+        .await;
+
+    let (_, doe) = app.list("?query=doe&sortBy=email&sortDirection=asc").await;
+    assert_eq!(
+        emails(&doe),
+        ["jane.doe@example.com", "jd@shop.test"],
+        "names and email, any case"
+    );
+    let (_, by_first) = app.list("?query=JOHN").await;
+    assert_eq!(emails(&by_first), ["jd@shop.test"]);
+    let (_, by_domain) = app.list("?query=shop.test").await;
+    assert_eq!(emails(&by_domain), ["jd@shop.test"]);
+    let (_, pct) = app.list("?query=%25").await;
+    assert_eq!(
+        emails(&pct),
+        ["fifty_percent@example.com"],
+        "% is a literal, not a wildcard"
+    );
+    let (_, underscore) = app.list("?query=_").await;
+    assert_eq!(
+        emails(&underscore),
+        ["fifty_percent@example.com"],
+        "_ is a literal"
+    );
+
+    let (_, exact) = app.list("?email=JANE.DOE@example.com").await;
+    assert_eq!(
+        emails(&exact),
+        ["jane.doe@example.com"],
+        "exact email ignores case"
+    );
+    let (_, partial) = app.list("?email=jane").await;
+    assert_eq!(
+        partial["meta"]["pagination"]["total"], 0,
+        "the email filter is exact"
+    );
+    let (_, ext) = app.list("?external_id=ext-2").await;
+    assert_eq!(emails(&ext), ["other@example.com"]);
+    let (_, both) = app.list("?external_id=ext-1&query=zulu").await;
+    assert_eq!(both["meta"]["pagination"]["total"], 0, "filters combine");
+    let (_, none) = app.list("?query=nobody-here").await;
+    assert_eq!(none["data"], json!([]));
+    assert_eq!(none["meta"]["pagination"]["total"], 0);
+}
+
+crate::on_both_backends!(
+    paginates_like_chec,
+    sorts_by_allowed_columns,
+    bad_parameters_are_422_not_500,
+    searches_and_filters,
+);

@@ -1,0 +1,11 @@
+//! HTTP-level tests: every scenario runs against the real server on a random port, once on
+//! SQLite and once on PostgreSQL (when `PATRON_TEST_DATABASE_URL` is set).
+
+mod helpers;
+
+mod auth;
+mod customers;
+mod health;
+mod hostile_input;
+mod listing;
+mod openapi;
