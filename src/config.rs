@@ -239,6 +239,9 @@ pub struct Config {
     pub mail_from: String,
     pub mail_subject: String,
     pub mail_max_attempts: i32,
+    /// The first retry waits this long; each next one twice as long, up to `mail_retry_max`.
+    pub mail_retry_base: Duration,
+    pub mail_retry_max: Duration,
     /// How often an idle mail worker looks for queued messages.
     pub mail_poll_interval: Duration,
     pub rate_limits: RateLimits,
@@ -283,8 +286,10 @@ impl Config {
             smtp_url: None,
             mail_from: "patron <no-reply@localhost>".into(),
             mail_subject: "Your login link".into(),
-            mail_max_attempts: 8,
-            mail_poll_interval: Duration::from_secs(2),
+            mail_max_attempts: 20,
+            mail_retry_base: Duration::from_secs(1),
+            mail_retry_max: Duration::from_secs(60),
+            mail_poll_interval: Duration::from_secs(1),
             rate_limits: RateLimits::default(),
             trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
@@ -376,6 +381,16 @@ impl Config {
                 "must be at least 1",
             ));
         }
+        c.mail_retry_base = Duration::from_millis(number(
+            &get,
+            "PATRON_MAIL_RETRY_BASE_MS",
+            c.mail_retry_base.as_millis() as u64,
+        )?);
+        c.mail_retry_max = Duration::from_millis(number(
+            &get,
+            "PATRON_MAIL_RETRY_MAX_MS",
+            c.mail_retry_max.as_millis() as u64,
+        )?);
         let poll_ms = number(
             &get,
             "PATRON_MAIL_POLL_MS",

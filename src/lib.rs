@@ -5,6 +5,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod http;
+pub mod mail;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

@@ -16,6 +16,9 @@ Usage:
   patron keys create --public|--secret  create a merchant API key and print it once
   patron keys list                      list keys (prefix, kind, created, revoked)
   patron keys revoke <id|prefix>        revoke a key
+  patron keys rotate-jwt                sign new customer JWTs with a new key (old ones stay valid)
+  patron keys retire-jwt <kid>          stop accepting JWTs signed by that key, at once
+  patron keys list-jwt                  list JWT signing keys
   patron --version | --help
 ";
 
@@ -66,6 +69,9 @@ fn main() -> ExitCode {
         },
         ["keys", "list"] => runtime.block_on(list_keys(config)),
         ["keys", "revoke", target] => runtime.block_on(revoke_key(config, target)),
+        ["keys", "rotate-jwt"] => runtime.block_on(rotate_jwt(config)),
+        ["keys", "retire-jwt", kid] => runtime.block_on(retire_jwt(config, kid)),
+        ["keys", "list-jwt"] => runtime.block_on(list_jwt(config)),
         _ => {
             eprint!("{USAGE}");
             return ExitCode::from(2);
@@ -160,4 +166,54 @@ async fn revoke_key(config: Config, target: &str) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+async fn session_service(config: Config) -> Result<patron::service::SessionService, String> {
+    let db = startup::open_database(&config)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(patron::service::SessionService::new(
+        db,
+        std::sync::Arc::new(config),
+    ))
+}
+
+async fn rotate_jwt(config: Config) -> Result<(), String> {
+    let sessions = session_service(config).await?;
+    let kid = sessions.rotate().await.map_err(|e| e.to_string())?;
+    println!("new JWT signing key {kid}; tokens signed by older keys stay valid until they expire");
+    Ok(())
+}
+
+async fn retire_jwt(config: Config, kid: &str) -> Result<(), String> {
+    let sessions = session_service(config).await?;
+    match sessions.retire(kid).await.map_err(|e| e.to_string())? {
+        true => {
+            println!("retired {kid}: tokens it signed are refused from now on");
+            sessions
+                .ensure_signing_key()
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(())
+        }
+        false => Err(format!("no JWT signing key {kid:?}")),
+    }
+}
+
+async fn list_jwt(config: Config) -> Result<(), String> {
+    let sessions = session_service(config).await?;
+    let keys = sessions.list_keys().await.map_err(|e| e.to_string())?;
+    println!("{:<18} {:<6} {:<20} retires", "kid", "alg", "created");
+    for k in keys {
+        println!(
+            "{:<18} {:<6} {:<20} {}",
+            k.kid,
+            k.algorithm,
+            k.created_at.format("%Y-%m-%d %H:%M:%S"),
+            k.retired_at
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_else(|| "-".into())
+        );
+    }
+    Ok(())
 }

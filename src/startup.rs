@@ -8,6 +8,8 @@ use actix_web::{dev::Server, App, HttpServer};
 use crate::config::Config;
 use crate::db::{self, Db, StartupDbError};
 use crate::http::{self, AppState};
+use crate::mail::outbox::Worker;
+use crate::mail::Mailer;
 use crate::service::keys::{IssuedKey, KeyError};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +23,8 @@ pub enum StartupError {
     },
     #[error("cannot create the first API keys: {0}")]
     Keys(#[from] KeyError),
+    #[error("mail: {0}")]
+    Mail(String),
     #[error("startup task failed: {0}")]
     Task(String),
 }
@@ -29,6 +33,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    worker: actix_web::rt::task::JoinHandle<()>,
     /// The key pair made on the very first start, to be shown once.
     pub initial_keys: Option<(IssuedKey, IssuedKey)>,
 }
@@ -50,6 +55,14 @@ impl Application {
         let db = open_database(&config).await?;
         let state = AppState::new(config.clone(), db);
         let initial_keys = state.keys.create_initial_pair().await?;
+        state
+            .sessions
+            .ensure_signing_key()
+            .await
+            .map_err(|e| StartupError::Task(format!("cannot create the JWT signing key: {e}")))?;
+        let mailer = Mailer::from_config(&config).map_err(StartupError::Mail)?;
+        let worker = Worker::new(state.db.clone(), mailer, state.doorbell.clone(), &config);
+        let worker = actix_web::rt::spawn(worker.run());
 
         let listener = TcpListener::bind(&config.bind).map_err(|source| StartupError::Bind {
             addr: config.bind.clone(),
@@ -80,6 +93,7 @@ impl Application {
             port,
             server,
             state,
+            worker,
             initial_keys,
         })
     }
@@ -94,6 +108,10 @@ impl Application {
 
     /// Serves until SIGINT/SIGTERM; in-flight requests finish first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        // The worker's message, if one is in flight, is leased: another process (or this one
+        // after a restart) sends it when the lease runs out.
+        self.worker.abort();
+        result
     }
 }

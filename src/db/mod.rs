@@ -2,8 +2,14 @@
 //! migrations, and the bridge that runs blocking Diesel work off the async threads.
 
 pub mod api_keys;
+pub mod audit;
 pub mod customers;
+pub mod outbox;
+pub mod rate_limits;
 pub mod schema;
+pub mod sessions;
+pub mod signing_keys;
+pub mod tokens;
 
 use std::time::Duration;
 

@@ -3,7 +3,9 @@
 pub mod customer;
 pub mod email;
 pub mod ids;
+pub mod link;
 pub mod random;
+pub mod token;
 pub mod validation;
 
 pub use email::Email;

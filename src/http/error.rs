@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::request_id;
 use crate::db::DbError;
 use crate::domain::{FieldErrors, ValidationError};
-use crate::service::{CustomerError, KeyError};
+use crate::service::{CustomerError, KeyError, LoginError, SessionError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -229,6 +229,35 @@ impl From<KeyError> for ApiError {
     fn from(e: KeyError) -> Self {
         match e {
             KeyError::Db(d) => d.into(),
+        }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(e: SessionError) -> Self {
+        match e {
+            SessionError::Db(d) => d.into(),
+            SessionError::Invalid => ApiError::Unauthenticated {
+                code: "invalid_bearer_token",
+                message: "The bearer token is invalid, expired or revoked.",
+            },
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::InvalidToken => ValidationError::field(
+                "invalid_token",
+                "token",
+                "The token is invalid or has expired.",
+            )
+            .into(),
+            LoginError::CustomerNotFound => ApiError::customer_not_found(),
+            LoginError::Session(s) => s.into(),
+            LoginError::Db(d) => d.into(),
         }
     }
 }

@@ -2,10 +2,13 @@
 
 pub mod auth;
 pub mod body;
+pub mod client;
 pub mod customers;
 pub mod error;
 pub mod health;
+pub mod login;
 pub mod openapi;
+pub mod orders;
 pub mod pagination;
 pub mod request_id;
 
@@ -17,7 +20,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
 use crate::db::Db;
-use crate::service::{CustomerService, KeyService};
+use crate::mail::outbox::Doorbell;
+use crate::service::rate_limit::RateLimiter;
+use crate::service::{CustomerService, KeyService, LoginService, SessionError, SessionService};
 use auth::CustomerSession;
 use error::ApiError;
 
@@ -28,11 +33,27 @@ pub struct AppState {
     pub db: Db,
     pub keys: KeyService,
     pub customers: CustomerService,
+    pub sessions: SessionService,
+    pub login: LoginService,
+    pub limiter: RateLimiter,
+    /// Wakes this process's mail worker when a message is queued.
+    pub doorbell: Doorbell,
 }
 
 impl AppState {
     pub fn new(config: Arc<Config>, db: Db) -> Self {
+        let doorbell = Doorbell::default();
+        let sessions = SessionService::new(db.clone(), config.clone());
         AppState {
+            login: LoginService::new(
+                db.clone(),
+                config.clone(),
+                sessions.clone(),
+                doorbell.clone(),
+            ),
+            limiter: RateLimiter::new(db.clone()),
+            sessions,
+            doorbell,
             keys: KeyService::new(
                 db.clone(),
                 config.public_key.as_ref(),
@@ -45,11 +66,18 @@ impl AppState {
     }
 
     /// Verifies a customer bearer token.
-    pub async fn authenticate_customer(&self, _token: &str) -> Result<CustomerSession, ApiError> {
-        Err(ApiError::Unauthenticated {
-            code: "invalid_token",
-            message: "The bearer token is not valid.",
-        })
+    pub async fn authenticate_customer(&self, token: &str) -> Result<CustomerSession, ApiError> {
+        match self.sessions.authenticate(token).await {
+            Ok((customer_id, session_id)) => Ok(CustomerSession {
+                customer_id,
+                session_id,
+            }),
+            Err(SessionError::Db(e)) => Err(e.into()),
+            Err(_) => Err(ApiError::Unauthenticated {
+                code: "invalid_bearer_token",
+                message: "The bearer token is invalid, expired or revoked.",
+            }),
+        }
     }
 }
 
@@ -81,6 +109,32 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .wrap(middleware::from_fn(request_id::request_context))
                     .route("/healthz", web::get().to(health::healthz))
                     .route("/readyz", web::get().to(health::readyz))
+                    .route("/.well-known/jwks.json", web::get().to(login::jwks))
+                    .service(
+                        web::resource("/v1/customers/email-token")
+                            .route(web::post().to(login::email_token))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/v1/customers/exchange-token")
+                            .route(web::post().to(login::exchange_token))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/v1/customers/logout")
+                            .route(web::post().to(login::logout))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/v1/customers/{customer_id}/issue-token")
+                            .route(web::post().to(login::issue_token))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/v1/customers/{customer_id}/orders")
+                            .route(web::get().to(orders::list_for_customer))
+                            .default_service(web::to(method_not_allowed)),
+                    )
                     .service(
                         web::resource("/v1/customers")
                             .route(web::get().to(customers::list))

@@ -1,7 +1,13 @@
 //! Business rules. No HTTP types here: handlers call these and map the errors once.
 
+pub mod audit;
 pub mod customers;
 pub mod keys;
+pub mod login;
+pub mod rate_limit;
+pub mod sessions;
 
 pub use customers::{CustomerError, CustomerService};
 pub use keys::{KeyError, KeyKind, KeyService};
+pub use login::{LoginError, LoginService};
+pub use sessions::{SessionError, SessionService};

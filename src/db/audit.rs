@@ -1,0 +1,41 @@
+//! The append-only audit trail. Never a token, a password or a full email address.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::audit_events;
+use super::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events)]
+pub struct AuditRow {
+    pub id: String,
+    pub at: NaiveDateTime,
+    pub event: String,
+    pub customer_id: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &AuditRow) -> QueryResult<()> {
+    diesel::insert_into(audit_events::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn for_customer(conn: &mut DbConnection, customer_id: &str) -> QueryResult<Vec<AuditRow>> {
+    audit_events::table
+        .filter(audit_events::customer_id.eq(customer_id))
+        .order((audit_events::at.asc(), audit_events::id.asc()))
+        .select(AuditRow::as_select())
+        .load(conn)
+}
+
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<AuditRow>> {
+    audit_events::table
+        .order((audit_events::at.asc(), audit_events::id.asc()))
+        .select(AuditRow::as_select())
+        .load(conn)
+}

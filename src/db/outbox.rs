@@ -1,0 +1,150 @@
+//! Queries on `outbox`: mail committed with the change that caused it, delivered by a worker.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
+
+use super::schema::outbox;
+use super::DbConnection;
+
+pub const QUEUED: &str = "queued";
+pub const SENDING: &str = "sending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewMessage {
+    pub id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, m: &NewMessage) -> QueryResult<()> {
+    diesel::insert_into(outbox::table)
+        .values(m)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// A message this worker now holds a lease on.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub recipient: String,
+    #[diesel(sql_type = Text)]
+    pub subject: String,
+    #[diesel(sql_type = Text)]
+    pub body_text: String,
+    #[diesel(sql_type = Text)]
+    pub body_html: String,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+}
+
+const CLAIM_PG: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, locked_until = $1 \
+    WHERE id IN (SELECT id FROM outbox \
+        WHERE (status = 'queued' AND next_attempt_at <= $2) OR (status = 'sending' AND locked_until < $2) \
+        ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+    RETURNING id, recipient, subject, body_text, body_html, attempts";
+
+// SQLite has one writer at a time, so the single UPDATE is the whole claim.
+const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, locked_until = ?1 \
+    WHERE id IN (SELECT id FROM outbox \
+        WHERE (status = 'queued' AND next_attempt_at <= ?2) OR (status = 'sending' AND locked_until < ?2) \
+        ORDER BY next_attempt_at LIMIT ?3) \
+    RETURNING id, recipient, subject, body_text, body_html, attempts";
+
+/// Leases up to `limit` due messages (queued and due, or held by a worker whose lease ran out)
+/// until `lease_until`. Replicas never receive the same message while a lease holds.
+pub fn claim(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Claimed>> {
+    match conn {
+        DbConnection::Pg(c) => diesel::sql_query(CLAIM_PG)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c),
+        DbConnection::Sqlite(c) => diesel::sql_query(CLAIM_SQLITE)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit)
+            .load(c),
+    }
+}
+
+/// Delivered: the bodies (which may hold a live token) are scrubbed.
+pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(SENT),
+            outbox::sent_at.eq(Some(now)),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::body_text.eq(""),
+            outbox::body_html.eq(""),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn mark_retry(
+    conn: &mut DbConnection,
+    id: &str,
+    next_attempt_at: NaiveDateTime,
+    error: &str,
+) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(QUEUED),
+            outbox::next_attempt_at.eq(next_attempt_at),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(Some(error)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Given up: kept for inspection, bodies scrubbed.
+pub fn mark_failed(conn: &mut DbConnection, id: &str, error: &str) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(FAILED),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(Some(error)),
+            outbox::body_text.eq(""),
+            outbox::body_html.eq(""),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// (status, count) for every status present.
+pub fn status_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    outbox::table
+        .group_by(outbox::status)
+        .select((outbox::status, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// Sent and failed messages older than `before` are deleted.
+pub fn prune(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        outbox::table
+            .filter(outbox::status.eq(SENT).or(outbox::status.eq(FAILED)))
+            .filter(outbox::created_at.lt(before)),
+    )
+    .execute(conn)
+}

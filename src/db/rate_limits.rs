@@ -1,0 +1,53 @@
+//! Fixed-window counters in the database, so limits hold across every replica.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{Integer, Text, Timestamp};
+
+use super::schema::rate_limits;
+use super::DbConnection;
+
+#[derive(QueryableByName)]
+struct Hits {
+    #[diesel(sql_type = Integer)]
+    hits: i32,
+}
+
+const HIT_PG: &str = "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
+    ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits";
+const HIT_SQLITE: &str = "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?1, ?2, 1) \
+    ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits";
+
+/// Counts one hit in the bucket's window and returns the window's total so far.
+pub fn hit(conn: &mut DbConnection, bucket: &str, window_start: NaiveDateTime) -> QueryResult<i32> {
+    let rows: Vec<Hits> = match conn {
+        DbConnection::Pg(c) => diesel::sql_query(HIT_PG)
+            .bind::<Text, _>(bucket)
+            .bind::<Timestamp, _>(window_start)
+            .load(c)?,
+        DbConnection::Sqlite(c) => diesel::sql_query(HIT_SQLITE)
+            .bind::<Text, _>(bucket)
+            .bind::<Timestamp, _>(window_start)
+            .load(c)?,
+    };
+    Ok(rows.first().map(|r| r.hits).unwrap_or(1))
+}
+
+/// Hits so far in the window, without counting one.
+pub fn current(
+    conn: &mut DbConnection,
+    bucket: &str,
+    window_start: NaiveDateTime,
+) -> QueryResult<i32> {
+    rate_limits::table
+        .filter(rate_limits::bucket.eq(bucket))
+        .filter(rate_limits::window_start.eq(window_start))
+        .select(rate_limits::hits)
+        .first(conn)
+        .optional()
+        .map(|h| h.unwrap_or(0))
+}
+
+pub fn prune(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(rate_limits::table.filter(rate_limits::window_start.lt(before))).execute(conn)
+}

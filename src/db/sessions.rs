@@ -1,0 +1,68 @@
+//! Queries on `sessions`: one row per issued JWT (`jti`), checked on every customer request.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::sessions;
+use super::DbConnection;
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct NewSession<'a> {
+    pub id: &'a str,
+    pub customer_id: &'a str,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConnection, s: &NewSession<'_>) -> QueryResult<()> {
+    diesel::insert_into(sessions::table)
+        .values(s)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The customer of a live session, if the session is live and belongs to that customer.
+pub fn is_live(
+    conn: &mut DbConnection,
+    id: &str,
+    customer_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    sessions::table
+        .filter(sessions::id.eq(id))
+        .filter(sessions::customer_id.eq(customer_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .count()
+        .get_result::<i64>(conn)
+        .map(|n| n > 0)
+}
+
+pub fn revoke(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::id.eq(id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(Some(now)))
+    .execute(conn)
+}
+
+pub fn revoke_all(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::customer_id.eq(customer_id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(Some(now)))
+    .execute(conn)
+}
+
+pub fn prune(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::expires_at.lt(before))).execute(conn)
+}

@@ -1,0 +1,237 @@
+//! Magic-link login, sessions and logout: Chec's email-token, exchange-token and issue-token.
+
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::auth::Caller;
+use super::body::typed;
+use super::client::Client;
+use super::customers::path_customer_id;
+use super::error::{ApiError, ErrorBody};
+use super::AppState;
+use crate::domain::link::LinkTemplate;
+use crate::domain::validation::Collector;
+use crate::domain::{Email, ValidationError};
+use crate::service::login::Login;
+use crate::service::rate_limit::RateLimitError;
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EmailTokenRequest {
+    #[schema(format = Email, example = "leslie@example.com")]
+    pub email: Option<String>,
+    /// Where the link points; `{token}` is replaced by the token, or `token=` is added to the
+    /// query. Must be on an allowed origin.
+    #[schema(example = "http://localhost:3000/login?token={token}")]
+    pub base_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Success {
+    pub success: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ExchangeTokenRequest {
+    /// The token from the login link.
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginResponse {
+    #[schema(example = "cstmr_cO3J2apam2oDdz")]
+    pub customer_id: String,
+    /// A session JWT for `Authorization: Bearer`, valid for 24 hours by default.
+    pub jwt: String,
+}
+
+impl From<Login> for LoginResponse {
+    fn from(l: Login) -> Self {
+        LoginResponse {
+            customer_id: l.customer_id.into_string(),
+            jwt: l.session.jwt,
+        }
+    }
+}
+
+pub(super) fn rate_limited(e: RateLimitError) -> ApiError {
+    match e {
+        RateLimitError::Limited { retry_after_secs } => ApiError::RateLimited {
+            code: "rate_limited",
+            message: "Too many requests. Please wait before trying again.",
+            retry_after_secs,
+        },
+        RateLimitError::Db(d) => d.into(),
+    }
+}
+
+fn invalid_token() -> ApiError {
+    ValidationError::field(
+        "invalid_token",
+        "token",
+        "The token is invalid or has expired.",
+    )
+    .into()
+}
+
+/// Email a one-time login link. The answer is the same for known, unknown and throttled
+/// addresses; only the known customer gets a mail.
+#[utoipa::path(
+    post, path = "/v1/customers/email-token", tag = "login",
+    request_body = EmailTokenRequest,
+    responses(
+        (status = 200, description = "Accepted (whether or not the email is known)", body = Success),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 422, description = "Invalid email or base_url", body = ErrorBody),
+        (status = 429, description = "Too many requests from this client", body = ErrorBody),
+    ),
+    security(("merchant_key" = []))
+)]
+pub async fn email_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    client: Client,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_merchant()?;
+    state
+        .limiter
+        .per_minute(
+            "email-token",
+            &client.ip_key(),
+            state.config.rate_limits.email_token_per_minute,
+        )
+        .await
+        .map_err(rate_limited)?;
+    let body: EmailTokenRequest = typed(body.into_inner())?;
+    let mut c = Collector::new();
+    let email = match body.email.as_deref() {
+        None => {
+            c.add("email_required", "email", "The email field is required.");
+            None
+        }
+        Some(raw) => c.take(Email::parse(raw)),
+    };
+    let link = match body.base_url.as_deref() {
+        None => {
+            c.add(
+                "invalid_base_url",
+                "base_url",
+                "The base url field is required.",
+            );
+            None
+        }
+        Some(raw) => c.take(LinkTemplate::parse(raw, &state.config.link_origins)),
+    };
+    c.finish()?;
+    if let (Some(email), Some(link)) = (email, link) {
+        state.login.request_link(email, link, client.0).await?;
+    }
+    Ok(HttpResponse::Ok().json(Success { success: true }))
+}
+
+/// Exchange a login token for a session JWT. The token works once.
+#[utoipa::path(
+    post, path = "/v1/customers/exchange-token", tag = "login",
+    request_body = ExchangeTokenRequest,
+    responses(
+        (status = 200, description = "Logged in", body = LoginResponse),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 422, description = "The token is unknown, used, expired or superseded", body = ErrorBody),
+        (status = 429, description = "Too many requests from this client", body = ErrorBody),
+    ),
+    security(("merchant_key" = []))
+)]
+pub async fn exchange_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    client: Client,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_merchant()?;
+    state
+        .limiter
+        .per_minute(
+            "exchange-token",
+            &client.ip_key(),
+            state.config.rate_limits.exchange_per_minute,
+        )
+        .await
+        .map_err(rate_limited)?;
+    let body: ExchangeTokenRequest = typed(body.into_inner())?;
+    let token = body
+        .token
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(invalid_token)?;
+    let login = state.login.exchange(&token, client.0).await?;
+    Ok(HttpResponse::Ok().json(LoginResponse::from(login)))
+}
+
+/// Issue a session JWT for a customer without email, for merchants that authenticate
+/// customers themselves.
+#[utoipa::path(
+    post, path = "/v1/customers/{customer_id}/issue-token", tag = "login",
+    params(("customer_id" = String, Path, description = "Customer id (cstmr_...)")),
+    responses(
+        (status = 200, description = "A session for this customer", body = LoginResponse),
+        (status = 401, description = "No or bad API key", body = ErrorBody),
+        (status = 403, description = "Not a secret key", body = ErrorBody),
+        (status = 404, description = "No such customer", body = ErrorBody),
+    ),
+    security(("merchant_key" = []))
+)]
+pub async fn issue_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    client: Client,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_secret()?;
+    let id = path_customer_id(&path)?;
+    let login = state.login.issue_token(&id, client.0).await?;
+    Ok(HttpResponse::Ok().json(LoginResponse::from(login)))
+}
+
+/// End the session of the bearer token; the JWT is refused afterwards.
+#[utoipa::path(
+    post, path = "/v1/customers/logout", tag = "login",
+    responses(
+        (status = 200, description = "Logged out", body = Success),
+        (status = 401, description = "No or bad bearer token", body = ErrorBody),
+        (status = 403, description = "Not a customer token", body = ErrorBody),
+    ),
+    security(("customer_jwt" = []))
+)]
+pub async fn logout(
+    state: web::Data<AppState>,
+    caller: Caller,
+    client: Client,
+) -> Result<HttpResponse, ApiError> {
+    let session = caller.session().ok_or(ApiError::Forbidden {
+        code: "customer_token_required",
+        message: "This endpoint needs a customer's bearer token.",
+    })?;
+    state
+        .login
+        .logout(&session.customer_id, &session.session_id, client.0)
+        .await?;
+    Ok(HttpResponse::Ok().json(Success { success: true }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JwkSet {
+    pub keys: Vec<crate::service::sessions::Jwk>,
+}
+
+/// The public keys that verify customer JWTs (EdDSA, Ed25519).
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", tag = "login",
+    responses((status = 200, description = "JSON Web Key Set", body = JwkSet))
+)]
+pub async fn jwks(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let keys = state.sessions.jwks().await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=600"))
+        .json(JwkSet { keys }))
+}

@@ -1,0 +1,196 @@
+//! The transactional outbox: a message is a row written in the same transaction as the change
+//! that caused it; a worker in every replica claims due rows (PostgreSQL `FOR UPDATE SKIP
+//! LOCKED`), sends them, and retries with backoff until a bounded number of tries.
+//!
+//! Delivery is at least once: a process killed after the SMTP server accepted a message but
+//! before it was marked sent will send it again once the lease runs out.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use tokio::sync::Notify;
+
+use super::{MailError, Mailer, OutgoingMail};
+use crate::config::Config;
+use crate::db::outbox::{self as q, NewMessage};
+use crate::db::{self, Db, DbConnection, DbError};
+use crate::domain::random;
+
+/// How long a claimed message is held before another worker may take it over.
+const LEASE: Duration = Duration::from_secs(60);
+const BATCH: i64 = 20;
+/// Old sent/failed rows, expired tokens and sessions are cleaned up this often.
+const JANITOR_EVERY: Duration = Duration::from_secs(600);
+
+/// Queues a message inside the caller's transaction.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    recipient: &str,
+    subject: &str,
+    text: &str,
+    html: &str,
+) -> diesel::QueryResult<String> {
+    let now = db::now();
+    let id = format!("msg_{}", random::alphanumeric(20));
+    q::insert(
+        conn,
+        &NewMessage {
+            id: id.clone(),
+            recipient: recipient.to_owned(),
+            subject: subject.to_owned(),
+            body_text: text.to_owned(),
+            body_html: html.to_owned(),
+            status: q::QUEUED.to_owned(),
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+        },
+    )?;
+    Ok(id)
+}
+
+/// Wakes the worker of this process as soon as something is queued, so mail leaves at once
+/// instead of at the next poll.
+#[derive(Clone, Default)]
+pub struct Doorbell(Arc<Notify>);
+
+impl Doorbell {
+    pub fn ring(&self) {
+        self.0.notify_one();
+    }
+}
+
+pub struct Worker {
+    db: Db,
+    mailer: Mailer,
+    doorbell: Doorbell,
+    poll: Duration,
+    max_attempts: i32,
+    retry_base: Duration,
+    retry_max: Duration,
+}
+
+/// The wait before try number `attempts + 1`: doubling from `base`, at most `max`.
+pub fn backoff(attempts: i32, base: Duration, max: Duration) -> Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
+    base.saturating_mul(1u32 << exp).min(max)
+}
+
+impl Worker {
+    pub fn new(db: Db, mailer: Mailer, doorbell: Doorbell, config: &Config) -> Self {
+        Worker {
+            db,
+            mailer,
+            doorbell,
+            poll: config.mail_poll_interval,
+            max_attempts: config.mail_max_attempts,
+            retry_base: config.mail_retry_base,
+            retry_max: config.mail_retry_max,
+        }
+    }
+
+    /// Runs until the process ends.
+    pub async fn run(self) {
+        let mut last_janitor = tokio::time::Instant::now();
+        loop {
+            match self.run_once().await {
+                // A full batch means more may be waiting: go again at once.
+                Ok(n) if n as i64 >= BATCH => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "mail outbox: cannot read queue"),
+            }
+            if last_janitor.elapsed() >= JANITOR_EVERY {
+                last_janitor = tokio::time::Instant::now();
+                if let Err(e) = self.clean_up().await {
+                    tracing::warn!(error = %e, "clean-up failed");
+                }
+            }
+            let _ = tokio::time::timeout(self.poll, self.doorbell.0.notified()).await;
+        }
+    }
+
+    /// Claims and sends one batch; returns how many messages it handled.
+    pub async fn run_once(&self) -> Result<usize, DbError> {
+        let claimed = self
+            .db
+            .run(|conn| {
+                let now = db::now();
+                let lease_until = now + TimeDelta::from_std(LEASE).unwrap_or(TimeDelta::minutes(1));
+                q::claim(conn, now, lease_until, BATCH).map_err(DbError::from)
+            })
+            .await?;
+        let count = claimed.len();
+        for m in claimed {
+            let mail = OutgoingMail {
+                id: m.id.clone(),
+                recipient: m.recipient,
+                subject: m.subject,
+                text: m.body_text,
+                html: m.body_html,
+            };
+            let outcome = self.mailer.send(&mail).await;
+            let (id, attempts) = (m.id, m.attempts);
+            let (max, base, cap) = (self.max_attempts, self.retry_base, self.retry_max);
+            let recorded = self
+                .db
+                .run(move |conn| {
+                    match outcome {
+                        Ok(()) => q::mark_sent(conn, &id, db::now()),
+                        Err(MailError::Permanent(e)) => {
+                            tracing::error!(message_id = %id, error = %e, "mail refused for good");
+                            q::mark_failed(conn, &id, &e)
+                        }
+                        Err(MailError::Transient(e)) if attempts >= max => {
+                            tracing::error!(message_id = %id, attempts, error = %e, "mail failed after the last try");
+                            q::mark_failed(conn, &id, &e)
+                        }
+                        Err(MailError::Transient(e)) => {
+                            let wait = backoff(attempts, base, cap);
+                            tracing::warn!(message_id = %id, attempts, retry_in_ms = wait.as_millis() as u64, error = %e, "mail not sent, will retry");
+                            let next = db::now() + TimeDelta::from_std(wait).unwrap_or(TimeDelta::seconds(1));
+                            q::mark_retry(conn, &id, next, &e)
+                        }
+                    }
+                    .map_err(DbError::from)
+                })
+                .await;
+            if let Err(e) = recorded {
+                // The lease runs out and the message is tried again: sent twice at worst.
+                tracing::warn!(error = %e, "mail outbox: cannot record the outcome");
+            }
+        }
+        Ok(count)
+    }
+
+    async fn clean_up(&self) -> Result<(), DbError> {
+        self.db
+            .run(|conn| {
+                let now = db::now();
+                let day_ago = now - TimeDelta::days(1);
+                q::prune(conn, now - TimeDelta::days(7)).map_err(DbError::from)?;
+                db::tokens::prune(conn, day_ago).map_err(DbError::from)?;
+                db::sessions::prune(conn, day_ago).map_err(DbError::from)?;
+                db::rate_limits::prune(conn, now - TimeDelta::hours(2)).map_err(DbError::from)?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_then_caps() {
+        let base = Duration::from_secs(1);
+        let max = Duration::from_secs(60);
+        let waits: Vec<u64> = (1..=9).map(|a| backoff(a, base, max).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(backoff(1000, base, max), max);
+    }
+}

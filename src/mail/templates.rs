@@ -1,0 +1,83 @@
+//! The texts of the mails patron sends: a plain-text and an HTML part each.
+
+/// Subject, text and HTML of a message.
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn greeting(firstname: Option<&str>) -> String {
+    match firstname.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => format!("Hello {name},"),
+        None => "Hello,".into(),
+    }
+}
+
+fn minutes(ttl_secs: u64) -> String {
+    match ttl_secs.div_ceil(60) {
+        1 => "1 minute".into(),
+        n => format!("{n} minutes"),
+    }
+}
+
+pub fn login_link(subject: &str, firstname: Option<&str>, link: &str, ttl_secs: u64) -> Rendered {
+    let hello = greeting(firstname);
+    let valid = minutes(ttl_secs);
+    let text = format!(
+        "{hello}\n\nUse this link to log in:\n\n{link}\n\n\
+         It works once and expires in {valid}. If you did not ask for it, you can ignore this email.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\">\
+         <p>{}</p><p><a href=\"{}\">Log in</a></p>\
+         <p>Or paste this link into your browser:<br>{}</p>\
+         <p>It works once and expires in {valid}. If you did not ask for it, you can ignore this email.</p>\
+         </body></html>",
+        escape_html(&hello),
+        escape_html(link),
+        escape_html(link)
+    );
+    Rendered {
+        subject: subject.to_owned(),
+        text,
+        html,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn login_mail_has_link_in_both_parts_and_escapes_names() {
+        let r = login_link(
+            "Your login link",
+            Some("<b>Ann</b>"),
+            "http://localhost:3000/l?token=ctk_x&a=1",
+            900,
+        );
+        assert!(r.text.contains("http://localhost:3000/l?token=ctk_x&a=1"));
+        assert!(r.text.contains("15 minutes"));
+        assert!(r
+            .html
+            .contains("href=\"http://localhost:3000/l?token=ctk_x&amp;a=1\""));
+        assert!(r.html.contains("&lt;b&gt;Ann&lt;/b&gt;"));
+        assert!(!r.html.contains("<b>Ann"));
+    }
+}

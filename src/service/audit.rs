@@ -1,0 +1,64 @@
+//! The audit trail: who did what, from where. Written in the same transaction as the change.
+
+use crate::db::audit::{self as q, AuditRow};
+use crate::db::DbConnection;
+use crate::domain::random;
+
+/// OWASP logging-vocabulary names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    TokenCreated,
+    TokenThrottled,
+    TokenReuse,
+    LoginSuccess,
+    LoginFail,
+    SessionCreated,
+    SessionLogout,
+    SessionLogoutAll,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::TokenCreated => "authn_token_created",
+            Event::TokenThrottled => "authn_token_throttled",
+            Event::TokenReuse => "authn_token_reuse",
+            Event::LoginSuccess => "authn_login_success",
+            Event::LoginFail => "authn_login_fail",
+            Event::SessionCreated => "session_created",
+            Event::SessionLogout => "session_logout",
+            Event::SessionLogoutAll => "session_logout_all",
+        }
+    }
+}
+
+/// Where a request came from, for the audit trail.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_id: Option<String>,
+}
+
+pub fn record(
+    conn: &mut DbConnection,
+    event: Event,
+    customer_id: Option<&str>,
+    meta: &RequestMeta,
+) -> diesel::QueryResult<()> {
+    q::insert(
+        conn,
+        &AuditRow {
+            id: format!("evt_{}", random::alphanumeric(20)),
+            at: crate::db::now(),
+            event: event.as_str().to_owned(),
+            customer_id: customer_id.map(str::to_owned),
+            ip: meta.ip.clone(),
+            user_agent: meta
+                .user_agent
+                .as_ref()
+                .map(|ua| ua.chars().take(255).collect()),
+            request_id: meta.request_id.clone(),
+        },
+    )
+}

@@ -1,0 +1,233 @@
+//! Passwordless login: a one-time link by mail, exchanged for a session JWT.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use sha2::{Digest, Sha256};
+
+use super::audit::{self, Event, RequestMeta};
+use super::rate_limit::hit_within;
+use super::sessions::{IssuedSession, SessionError, SessionService};
+use crate::config::Config;
+use crate::db::{self, customers as customers_q, tokens as q, write_tx, Db, DbError};
+use crate::domain::link::LinkTemplate;
+use crate::domain::token::{PlainToken, Purpose};
+use crate::domain::{CustomerId, Email};
+use crate::mail::outbox::{self, Doorbell};
+use crate::mail::templates;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown, used, expired and superseded tokens all look the same.
+    #[error("invalid token")]
+    InvalidToken,
+    #[error("customer not found")]
+    CustomerNotFound,
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for LoginError {
+    fn from(e: diesel::result::Error) -> Self {
+        LoginError::Db(e.into())
+    }
+}
+
+/// A logged-in customer: the answer of exchange-token and issue-token.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub customer_id: CustomerId,
+    pub session: IssuedSession,
+}
+
+#[derive(Clone)]
+pub struct LoginService {
+    db: Db,
+    config: Arc<Config>,
+    sessions: SessionService,
+    doorbell: Doorbell,
+}
+
+/// Rate-limit buckets name an address only by a hash of it.
+fn email_bucket(window: &str, email: &Email) -> String {
+    let digest = Sha256::digest(email.normalized().as_bytes());
+    let short: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("email:{window}:{short}")
+}
+
+impl LoginService {
+    pub fn new(db: Db, config: Arc<Config>, sessions: SessionService, doorbell: Doorbell) -> Self {
+        LoginService {
+            db,
+            config,
+            sessions,
+            doorbell,
+        }
+    }
+
+    /// Mails a login link if the address belongs to a customer and is not being flooded.
+    /// The caller answers the same whatever happened here.
+    pub async fn request_link(
+        &self,
+        email: Email,
+        link: LinkTemplate,
+        meta: RequestMeta,
+    ) -> Result<(), LoginError> {
+        let config = self.config.clone();
+        let queued = self
+            .db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    // Counted for every address, known or not, so both paths do the same work.
+                    let minute_ok = hit_within(
+                        conn,
+                        &email_bucket("1m", &email),
+                        Duration::from_secs(60),
+                        1,
+                    )?;
+                    let hour_ok = hit_within(
+                        conn,
+                        &email_bucket("1h", &email),
+                        Duration::from_secs(3600),
+                        config.rate_limits.email_per_hour,
+                    )?;
+                    let Some(customer) = customers_q::find_by_email(conn, email.normalized())?
+                    else {
+                        return Ok::<_, LoginError>(false);
+                    };
+                    if !(minute_ok && hour_ok) {
+                        audit::record(conn, Event::TokenThrottled, Some(&customer.id), &meta)?;
+                        return Ok(false);
+                    }
+                    let token = PlainToken::generate();
+                    let now = db::now();
+                    let ttl = TimeDelta::from_std(config.login_token_ttl)
+                        .unwrap_or(TimeDelta::minutes(15));
+                    q::void_unused(conn, &customer.id, Purpose::Login.as_str())?;
+                    q::insert(
+                        conn,
+                        &q::NewToken {
+                            token_hash: token.hash().as_str(),
+                            customer_id: &customer.id,
+                            purpose: Purpose::Login.as_str(),
+                            created_at: now,
+                            expires_at: now + ttl,
+                        },
+                    )?;
+                    let mail = templates::login_link(
+                        &config.mail_subject,
+                        customer.firstname.as_deref(),
+                        &link.render(token.expose()),
+                        config.login_token_ttl.as_secs(),
+                    );
+                    outbox::enqueue(conn, &customer.email, &mail.subject, &mail.text, &mail.html)?;
+                    audit::record(conn, Event::TokenCreated, Some(&customer.id), &meta)?;
+                    Ok(true)
+                })
+            })
+            .await?;
+        if queued {
+            self.doorbell.ring();
+        }
+        Ok(())
+    }
+
+    /// Consumes a login token (once, atomically) and opens a session.
+    pub async fn exchange(&self, raw_token: &str, meta: RequestMeta) -> Result<Login, LoginError> {
+        let Some(token) = PlainToken::parse(raw_token) else {
+            return Err(LoginError::InvalidToken);
+        };
+        let sessions = self.sessions.clone();
+        let hash = token.hash();
+        self.db
+            .run(move |conn| {
+                let outcome = write_tx(conn, |conn| {
+                    let Some(customer_id) =
+                        q::consume(conn, hash.as_str(), Purpose::Login.as_str(), db::now())?
+                    else {
+                        return Ok(None);
+                    };
+                    let customer_id = CustomerId::from_trusted(customer_id);
+                    let session = sessions.issue_in(conn, &customer_id)?;
+                    audit::record(conn, Event::LoginSuccess, Some(customer_id.as_str()), &meta)?;
+                    audit::record(
+                        conn,
+                        Event::SessionCreated,
+                        Some(customer_id.as_str()),
+                        &meta,
+                    )?;
+                    Ok::<_, LoginError>(Some(Login {
+                        customer_id,
+                        session,
+                    }))
+                })?;
+                match outcome {
+                    Some(login) => Ok(login),
+                    None => {
+                        // Recorded outside the (empty) transaction above.
+                        let owner = q::owner(conn, hash.as_str())?;
+                        let event = if owner.is_some() {
+                            Event::TokenReuse
+                        } else {
+                            Event::LoginFail
+                        };
+                        audit::record(conn, event, owner.as_deref(), &meta)?;
+                        Err(LoginError::InvalidToken)
+                    }
+                }
+            })
+            .await
+    }
+
+    /// Opens a session for a customer the merchant has authenticated itself.
+    pub async fn issue_token(
+        &self,
+        customer_id: &CustomerId,
+        meta: RequestMeta,
+    ) -> Result<Login, LoginError> {
+        let sessions = self.sessions.clone();
+        let customer_id = customer_id.clone();
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    if customers_q::find(conn, customer_id.as_str())?.is_none() {
+                        return Err(LoginError::CustomerNotFound);
+                    }
+                    let session = sessions.issue_in(conn, &customer_id)?;
+                    audit::record(
+                        conn,
+                        Event::SessionCreated,
+                        Some(customer_id.as_str()),
+                        &meta,
+                    )?;
+                    Ok(Login {
+                        customer_id,
+                        session,
+                    })
+                })
+            })
+            .await
+    }
+
+    /// Ends the session behind this JWT.
+    pub async fn logout(
+        &self,
+        customer_id: &CustomerId,
+        session_id: &str,
+        meta: RequestMeta,
+    ) -> Result<(), LoginError> {
+        let (cid, sid) = (customer_id.clone(), session_id.to_owned());
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    SessionService::revoke_in(conn, &sid)?;
+                    audit::record(conn, Event::SessionLogout, Some(cid.as_str()), &meta)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+}

@@ -1,0 +1,355 @@
+//! Customer sessions: EdDSA-signed JWTs whose `jti` is a row in `sessions`, so logout works,
+//! and a keyring in the database so every replica signs and verifies alike.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chrono::{NaiveDateTime, TimeDelta};
+use ed25519_dalek::SigningKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::db::signing_keys::{self as keys_q, SigningKeyRow};
+use crate::db::{self, sessions as q, write_tx, Db, DbConnection, DbError};
+use crate::domain::{random, CustomerId};
+
+/// The one algorithm accepted.
+const ALGORITHM: Algorithm = Algorithm::EdDSA;
+const ALGORITHM_NAME: &str = "EdDSA";
+/// How long a verifier trusts its cached keyring before re-reading it.
+const KEYRING_TTL: Duration = Duration::from_secs(10);
+/// PKCS#8 v1 wrapping of an Ed25519 seed (RFC 8410): this prefix, then the 32 seed bytes.
+const ED25519_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    /// Chec's claim for the customer id.
+    pub cid: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("invalid token")]
+    Invalid,
+    #[error("no signing key")]
+    NoSigningKey,
+    #[error("signing failed: {0}")]
+    Signing(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for SessionError {
+    fn from(e: diesel::result::Error) -> Self {
+        SessionError::Db(e.into())
+    }
+}
+
+/// A JWT just issued, and the session it stands for.
+#[derive(Debug, Clone)]
+pub struct IssuedSession {
+    pub jwt: String,
+    pub session_id: String,
+    pub expires_at: NaiveDateTime,
+}
+
+/// A public key as published in the JWKS.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Jwk {
+    pub kty: String,
+    pub crv: String,
+    pub x: String,
+    pub kid: String,
+    pub alg: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+struct CachedKey {
+    decoding: DecodingKey,
+    retired_at: Option<NaiveDateTime>,
+}
+
+#[derive(Default)]
+struct Keyring {
+    keys: HashMap<String, Arc<CachedKey>>,
+    loaded_at: Option<Instant>,
+}
+
+#[derive(Clone)]
+pub struct SessionService {
+    db: Db,
+    config: Arc<Config>,
+    keyring: Arc<RwLock<Keyring>>,
+}
+
+fn new_key_row() -> SigningKeyRow {
+    let seed = random::bytes::<32>();
+    let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+    SigningKeyRow {
+        kid: random::alphanumeric(16),
+        algorithm: ALGORITHM_NAME.into(),
+        private_key: STANDARD.encode(seed),
+        public_key: URL_SAFE_NO_PAD.encode(public),
+        created_at: db::now(),
+        retired_at: None,
+    }
+}
+
+fn encoding_key(row: &SigningKeyRow) -> Result<EncodingKey, SessionError> {
+    let seed = STANDARD
+        .decode(&row.private_key)
+        .map_err(|e| SessionError::Signing(format!("stored key {} unreadable: {e}", row.kid)))?;
+    let mut der = ED25519_PKCS8_PREFIX.to_vec();
+    der.extend_from_slice(&seed);
+    Ok(EncodingKey::from_ed_der(&der))
+}
+
+impl SessionService {
+    pub fn new(db: Db, config: Arc<Config>) -> Self {
+        SessionService {
+            db,
+            config,
+            keyring: Arc::default(),
+        }
+    }
+
+    /// Makes the first signing key if there is none (every replica may call this at start).
+    pub async fn ensure_signing_key(&self) -> Result<(), SessionError> {
+        self.db
+            .run(|conn| {
+                write_tx(conn, |conn| {
+                    keys_q::lock_table(conn)?;
+                    if keys_q::current(conn)?.is_none() {
+                        keys_q::insert(conn, &new_key_row())?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Starts signing with a new key. The old keys keep verifying until the tokens they signed
+    /// have expired, so nobody is logged out. Returns the new key id.
+    pub async fn rotate(&self) -> Result<String, SessionError> {
+        let ttl = self.ttl();
+        let kid = self
+            .db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    keys_q::lock_table(conn)?;
+                    let now = db::now();
+                    keys_q::retire_active(conn, now + ttl)?;
+                    let row = new_key_row();
+                    keys_q::insert(conn, &row)?;
+                    Ok::<_, SessionError>(row.kid)
+                })
+            })
+            .await?;
+        self.forget_cache();
+        Ok(kid)
+    }
+
+    /// Stops a key verifying at once (a leaked key): its tokens are refused from now on.
+    pub async fn retire(&self, kid: &str) -> Result<bool, SessionError> {
+        let kid = kid.to_owned();
+        let n = self
+            .db
+            .run(move |conn| keys_q::retire(conn, &kid, db::now()).map_err(SessionError::from))
+            .await?;
+        self.forget_cache();
+        Ok(n > 0)
+    }
+
+    pub async fn list_keys(&self) -> Result<Vec<SigningKeyRow>, SessionError> {
+        self.db
+            .run(|conn| keys_q::list(conn).map_err(SessionError::from))
+            .await
+    }
+
+    fn ttl(&self) -> TimeDelta {
+        TimeDelta::from_std(self.config.jwt_ttl).unwrap_or(TimeDelta::days(1))
+    }
+
+    fn forget_cache(&self) {
+        if let Ok(mut ring) = self.keyring.write() {
+            ring.loaded_at = None;
+        }
+    }
+
+    /// Creates a session for the customer and signs its JWT, inside the caller's transaction.
+    pub fn issue_in(
+        &self,
+        conn: &mut DbConnection,
+        customer_id: &CustomerId,
+    ) -> Result<IssuedSession, SessionError> {
+        let key = keys_q::current(conn)?.ok_or(SessionError::NoSigningKey)?;
+        let now = db::now();
+        let expires_at = now + self.ttl();
+        let session_id = random::alphanumeric(24);
+        q::insert(
+            conn,
+            &q::NewSession {
+                id: &session_id,
+                customer_id: customer_id.as_str(),
+                created_at: now,
+                expires_at,
+            },
+        )?;
+        let claims = Claims {
+            iss: self.config.jwt_issuer.clone(),
+            aud: self.config.jwt_audience.clone(),
+            sub: customer_id.as_str().to_owned(),
+            cid: customer_id.as_str().to_owned(),
+            iat: now.and_utc().timestamp(),
+            exp: expires_at.and_utc().timestamp(),
+            jti: session_id.clone(),
+        };
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(key.kid.clone());
+        header.typ = Some("JWT".into());
+        let jwt = jsonwebtoken::encode(&header, &claims, &encoding_key(&key)?)
+            .map_err(|e| SessionError::Signing(e.to_string()))?;
+        Ok(IssuedSession {
+            jwt,
+            session_id,
+            expires_at,
+        })
+    }
+
+    /// Checks signature, algorithm, issuer, audience and expiry, then that the session is live.
+    pub async fn authenticate(&self, token: &str) -> Result<(CustomerId, String), SessionError> {
+        if token.len() > 4096 {
+            return Err(SessionError::Invalid);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| SessionError::Invalid)?;
+        if header.alg != ALGORITHM {
+            return Err(SessionError::Invalid);
+        }
+        let kid = header.kid.ok_or(SessionError::Invalid)?;
+        let key = self
+            .verifying_key(&kid)
+            .await?
+            .ok_or(SessionError::Invalid)?;
+        if key.retired_at.is_some_and(|t| t <= db::now()) {
+            return Err(SessionError::Invalid);
+        }
+        let mut validation = Validation::new(ALGORITHM);
+        validation.leeway = 5;
+        validation.set_issuer(&[&self.config.jwt_issuer]);
+        validation.set_audience(&[&self.config.jwt_audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
+            .map_err(|_| SessionError::Invalid)?
+            .claims;
+        if claims.cid != claims.sub {
+            return Err(SessionError::Invalid);
+        }
+        let customer_id = CustomerId::parse(&claims.sub).ok_or(SessionError::Invalid)?;
+        let session_id = claims.jti;
+        let (cid, sid) = (customer_id.clone(), session_id.clone());
+        let live = self
+            .db
+            .run(move |conn| {
+                q::is_live(conn, &sid, cid.as_str(), db::now()).map_err(SessionError::from)
+            })
+            .await?;
+        if live {
+            Ok((customer_id, session_id))
+        } else {
+            Err(SessionError::Invalid)
+        }
+    }
+
+    async fn verifying_key(&self, kid: &str) -> Result<Option<Arc<CachedKey>>, SessionError> {
+        if let Ok(ring) = self.keyring.read() {
+            let fresh = ring.loaded_at.is_some_and(|t| t.elapsed() < KEYRING_TTL);
+            if fresh {
+                return Ok(ring.keys.get(kid).cloned());
+            }
+        }
+        let rows = self
+            .db
+            .run(|conn| keys_q::usable(conn, db::now()).map_err(SessionError::from))
+            .await?;
+        let mut keys = HashMap::new();
+        for row in rows {
+            if let Ok(decoding) = DecodingKey::from_ed_components(&row.public_key) {
+                keys.insert(
+                    row.kid.clone(),
+                    Arc::new(CachedKey {
+                        decoding,
+                        retired_at: row.retired_at,
+                    }),
+                );
+            }
+        }
+        let found = keys.get(kid).cloned();
+        if let Ok(mut ring) = self.keyring.write() {
+            ring.keys = keys;
+            ring.loaded_at = Some(Instant::now());
+        }
+        Ok(found)
+    }
+
+    /// The public keys that verify tokens, for `/.well-known/jwks.json`.
+    pub async fn jwks(&self) -> Result<Vec<Jwk>, SessionError> {
+        let rows = self
+            .db
+            .run(|conn| keys_q::usable(conn, db::now()).map_err(SessionError::from))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Jwk {
+                kty: "OKP".into(),
+                crv: "Ed25519".into(),
+                x: r.public_key,
+                kid: r.kid,
+                alg: ALGORITHM_NAME.into(),
+                use_: "sig".into(),
+            })
+            .collect())
+    }
+
+    /// Ends one session; true if it was live.
+    pub fn revoke_in(conn: &mut DbConnection, session_id: &str) -> diesel::QueryResult<bool> {
+        q::revoke(conn, session_id, db::now()).map(|n| n > 0)
+    }
+
+    /// Ends every session of the customer; returns how many.
+    pub fn revoke_all_in(conn: &mut DbConnection, customer_id: &str) -> diesel::QueryResult<usize> {
+        q::revoke_all(conn, customer_id, db::now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkcs8_wrapping_signs_and_the_jwk_verifies() {
+        let row = new_key_row();
+        let key = encoding_key(&row).unwrap();
+        let claims =
+            serde_json::json!({"sub": "x", "exp": 4_000_000_000_i64, "iss": "i", "aud": "a"});
+        let token = jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &key).unwrap();
+        let decoding = DecodingKey::from_ed_components(&row.public_key).unwrap();
+        let mut v = Validation::new(ALGORITHM);
+        v.set_audience(&["a"]);
+        assert!(jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &v).is_ok());
+        let other = DecodingKey::from_ed_components(&new_key_row().public_key).unwrap();
+        assert!(jsonwebtoken::decode::<serde_json::Value>(&token, &other, &v).is_err());
+    }
+}
