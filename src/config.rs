@@ -204,7 +204,8 @@ pub struct RateLimits {
     pub email_token_per_minute: u32,
     pub exchange_per_minute: u32,
     pub login_per_minute: u32,
-    /// Per email address: at most one link a minute and this many an hour.
+    /// Per email address: this many links a minute (default 1) and `email_per_hour` an hour.
+    pub email_per_minute: u32,
     pub email_per_hour: u32,
 }
 
@@ -214,6 +215,7 @@ impl Default for RateLimits {
             email_token_per_minute: 30,
             exchange_per_minute: 60,
             login_per_minute: 60,
+            email_per_minute: 1,
             email_per_hour: 5,
         }
     }
@@ -412,6 +414,11 @@ impl Config {
             &get,
             "PATRON_RATE_LIMIT_LOGIN_PER_MINUTE",
             r.login_per_minute,
+        )?;
+        r.email_per_minute = number(
+            &get,
+            "PATRON_RATE_LIMIT_EMAIL_PER_MINUTE",
+            r.email_per_minute,
         )?;
         r.email_per_hour = number(&get, "PATRON_RATE_LIMIT_EMAIL_PER_HOUR", r.email_per_hour)?;
         if let Some(v) = get("PATRON_TRUSTED_PROXIES") {

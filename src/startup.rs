@@ -34,6 +34,7 @@ pub struct Application {
     server: Server,
     state: AppState,
     worker: actix_web::rt::task::JoinHandle<()>,
+    stop_worker: tokio::sync::watch::Sender<bool>,
     /// The key pair made on the very first start, to be shown once.
     pub initial_keys: Option<(IssuedKey, IssuedKey)>,
 }
@@ -62,7 +63,8 @@ impl Application {
             .map_err(|e| StartupError::Task(format!("cannot create the JWT signing key: {e}")))?;
         let mailer = Mailer::from_config(&config).map_err(StartupError::Mail)?;
         let worker = Worker::new(state.db.clone(), mailer, state.doorbell.clone(), &config);
-        let worker = actix_web::rt::spawn(worker.run());
+        let (stop_worker, stop) = tokio::sync::watch::channel(false);
+        let worker = actix_web::rt::spawn(worker.run(stop));
 
         let listener = TcpListener::bind(&config.bind).map_err(|source| StartupError::Bind {
             addr: config.bind.clone(),
@@ -94,6 +96,7 @@ impl Application {
             server,
             state,
             worker,
+            stop_worker,
             initial_keys,
         })
     }
@@ -109,9 +112,10 @@ impl Application {
     /// Serves until SIGINT/SIGTERM; in-flight requests finish first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        // The worker's message, if one is in flight, is leased: another process (or this one
-        // after a restart) sends it when the lease runs out.
-        self.worker.abort();
+        // Let the mail worker finish the message in hand. Should it not finish in time, the
+        // message stays leased and is sent by another process (or this one after a restart).
+        let _ = self.stop_worker.send(true);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(25), self.worker).await;
         result
     }
 }

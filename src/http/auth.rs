@@ -77,11 +77,17 @@ impl Caller {
 
 /// The bearer token of `Authorization`, if the header uses that scheme.
 pub fn bearer_token(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
+    let scheme = value.get(..6)?;
+    // "Bearer" with nothing after it is still a (bad) bearer token, not a missing one.
     scheme
         .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
+        .then(|| value[6..].trim().to_owned())
 }
 
 impl FromRequest for Caller {

@@ -34,7 +34,7 @@ pub enum MailError {
 #[derive(Clone)]
 pub enum Mailer {
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
         from: Mailbox,
     },
     /// Prints each message on stdout: the development default, so magic links are visible.
@@ -54,7 +54,10 @@ impl Mailer {
             .map_err(|e| format!("PATRON_SMTP_URL: {e}"))?
             .timeout(Some(Duration::from_secs(20)))
             .build();
-        Ok(Mailer::Smtp { transport, from })
+        Ok(Mailer::Smtp {
+            transport: Box::new(transport),
+            from,
+        })
     }
 
     pub async fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {

@@ -92,10 +92,10 @@ impl Worker {
         }
     }
 
-    /// Runs until the process ends.
-    pub async fn run(self) {
+    /// Runs until `stop` turns true; a message being sent is finished first.
+    pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
         let mut last_janitor = tokio::time::Instant::now();
-        loop {
+        while !*stop.borrow() {
             match self.run_once().await {
                 // A full batch means more may be waiting: go again at once.
                 Ok(n) if n as i64 >= BATCH => continue,
@@ -108,7 +108,11 @@ impl Worker {
                     tracing::warn!(error = %e, "clean-up failed");
                 }
             }
-            let _ = tokio::time::timeout(self.poll, self.doorbell.0.notified()).await;
+            tokio::select! {
+                _ = tokio::time::sleep(self.poll) => {}
+                _ = self.doorbell.0.notified() => {}
+                _ = stop.changed() => {}
+            }
         }
     }
 
@@ -123,6 +127,7 @@ impl Worker {
             })
             .await?;
         let count = claimed.len();
+        tracing::debug!(count, "mail outbox: claimed");
         for m in claimed {
             let mail = OutgoingMail {
                 id: m.id.clone(),
@@ -132,6 +137,7 @@ impl Worker {
                 html: m.body_html,
             };
             let outcome = self.mailer.send(&mail).await;
+            tracing::debug!(message_id = %mail.id, ok = outcome.is_ok(), "mail outbox: sent");
             let (id, attempts) = (m.id, m.attempts);
             let (max, base, cap) = (self.max_attempts, self.retry_base, self.retry_max);
             let recorded = self

@@ -86,7 +86,7 @@ impl LoginService {
                         conn,
                         &email_bucket("1m", &email),
                         Duration::from_secs(60),
-                        1,
+                        config.rate_limits.email_per_minute,
                     )?;
                     let hour_ok = hit_within(
                         conn,

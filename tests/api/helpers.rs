@@ -117,6 +117,9 @@ pub fn test_config(db: &TestDb) -> Config {
     config.public_key = Some(Secret::new(PUBLIC_KEY));
     config.secret_key = Some(Secret::new(SECRET_KEY));
     config.workers = Some(2);
+    config.mail_poll_interval = std::time::Duration::from_millis(50);
+    config.mail_retry_base = std::time::Duration::from_millis(100);
+    config.mail_retry_max = std::time::Duration::from_millis(400);
     config
 }
 
@@ -141,6 +144,9 @@ impl TestApp {
     }
 
     pub async fn spawn_on(db: TestDb, config: Config) -> TestApp {
+        if std::env::var("TEST_LOG").is_ok() {
+            patron::telemetry::init();
+        }
         let app = Application::build(config).await.expect("patron starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state().clone();
@@ -159,6 +165,75 @@ impl TestApp {
             initial_keys,
             db,
         }
+    }
+
+    /// A server whose mail goes over SMTP to a fresh sink.
+    pub async fn spawn_with_mail(
+        backend: Backend,
+        adjust: impl FnOnce(&mut Config),
+    ) -> (TestApp, crate::smtp::SmtpSink) {
+        let sink = crate::smtp::SmtpSink::start().await;
+        let url = sink.url();
+        let app = Self::spawn_with(backend, |c| {
+            c.smtp_url = Some(Secret::new(url));
+            adjust(c);
+        })
+        .await;
+        (app, sink)
+    }
+
+    /// Asks for a login link with the public key; returns (status, body text).
+    pub async fn email_token(&self, email: &str, base_url: &str) -> (u16, String) {
+        let res = self
+            .public(reqwest::Method::POST, "/v1/customers/email-token")
+            .json(&json!({ "email": email, "base_url": base_url }))
+            .send()
+            .await
+            .expect("request");
+        (res.status().as_u16(), res.text().await.expect("body"))
+    }
+
+    /// Exchanges a login token with the public key.
+    pub async fn exchange(&self, token: &str) -> (u16, Value) {
+        let res = self
+            .public(reqwest::Method::POST, "/v1/customers/exchange-token")
+            .json(&json!({ "token": token }))
+            .send()
+            .await
+            .expect("request");
+        status_json(res).await
+    }
+
+    /// A request as the customer holding `jwt`, with the header Commerce.js adds.
+    pub fn bearer(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        jwt: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .header("Authorization", format!("Bearer {jwt}"))
+            .header("X-Authorization", "undefined")
+    }
+
+    /// Creates a customer and logs them in by magic link; returns (customer id, jwt).
+    pub async fn login(&self, sink: &crate::smtp::SmtpSink, email: &str) -> (String, String) {
+        self.create_email(email).await;
+        let before = sink.mails_to(email).len();
+        let (status, _) = self
+            .email_token(email, "http://localhost:3000/login/{token}")
+            .await;
+        assert_eq!(status, 200);
+        let mails = sink
+            .wait_for(email, before + 1, std::time::Duration::from_secs(10))
+            .await;
+        let (status, body) = self.exchange(&mails.last().unwrap().token()).await;
+        assert_eq!(status, 200, "{body}");
+        (
+            body["customer_id"].as_str().unwrap().to_owned(),
+            body["jwt"].as_str().unwrap().to_owned(),
+        )
     }
 
     pub fn url(&self, path: &str) -> String {

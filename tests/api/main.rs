@@ -8,4 +8,6 @@ mod customers;
 mod health;
 mod hostile_input;
 mod listing;
+mod login;
 mod openapi;
+mod smtp;
