@@ -249,6 +249,8 @@ pub struct Config {
     pub rate_limits: RateLimits,
     pub trusted_proxies: Vec<TrustedProxy>,
     pub cors_origins: Vec<String>,
+    /// Generated order references look like `ORD-7K2M9QXA`.
+    pub order_reference_prefix: String,
     /// Number of HTTP worker threads; `None` uses one per core.
     pub workers: Option<usize>,
 }
@@ -295,6 +297,7 @@ impl Config {
             rate_limits: RateLimits::default(),
             trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
+            order_reference_prefix: "ORD".into(),
             workers: None,
         }
     }
@@ -431,6 +434,15 @@ impl Config {
             c.cors_origins = list(&v)
                 .map(|o| o.trim_end_matches('/').to_owned())
                 .collect();
+        }
+        if let Some(v) = get("PATRON_ORDER_REFERENCE_PREFIX") {
+            if v.len() > 16 || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                return Err(ConfigError::invalid(
+                    "PATRON_ORDER_REFERENCE_PREFIX",
+                    "must be 1 to 16 letters or digits",
+                ));
+            }
+            c.order_reference_prefix = v;
         }
         if let Some(v) = get("PATRON_WORKERS") {
             let n: usize = v.parse().ok().filter(|n| *n > 0).ok_or_else(|| {

@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod customers;
+pub mod orders;
 pub mod outbox;
 pub mod rate_limits;
 pub mod schema;

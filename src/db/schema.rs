@@ -95,8 +95,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    orders (id) {
+        id -> Text,
+        customer_id -> Nullable<Text>,
+        customer_reference -> Text,
+        currency -> Text,
+        status -> Text,
+        status_payment -> Text,
+        status_fulfillment -> Text,
+        subtotal -> BigInt,
+        shipping_price -> BigInt,
+        tax -> BigInt,
+        total -> BigInt,
+        line_items -> Text,
+        shipping -> Nullable<Text>,
+        billing -> Nullable<Text>,
+        customer_snapshot -> Nullable<Text>,
+        merchant_references -> Nullable<Text>,
+        meta -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(login_tokens -> customers (customer_id));
 diesel::joinable!(sessions -> customers (customer_id));
+diesel::joinable!(orders -> customers (customer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
@@ -107,4 +132,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     rate_limits,
     audit_events,
+    orders,
 );

@@ -32,6 +32,7 @@ macro_rules! prefixed_id {
             }
 
             /// For values this service wrote itself (read back from its own database).
+            #[allow(dead_code)]
             pub(crate) fn from_trusted(raw: String) -> Self {
                 $name(raw)
             }
@@ -54,6 +55,8 @@ macro_rules! prefixed_id {
 }
 
 prefixed_id!(CustomerId, "cstmr");
+prefixed_id!(OrderId, "ord");
+prefixed_id!(LineItemId, "item");
 
 #[cfg(test)]
 mod tests {

@@ -4,10 +4,12 @@ pub mod customer;
 pub mod email;
 pub mod ids;
 pub mod link;
+pub mod money;
+pub mod order;
 pub mod random;
 pub mod token;
 pub mod validation;
 
 pub use email::Email;
-pub use ids::CustomerId;
+pub use ids::{CustomerId, LineItemId, OrderId};
 pub use validation::{FieldErrors, ValidationError};

@@ -22,7 +22,9 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::mail::outbox::Doorbell;
 use crate::service::rate_limit::RateLimiter;
-use crate::service::{CustomerService, KeyService, LoginService, SessionError, SessionService};
+use crate::service::{
+    CustomerService, KeyService, LoginService, OrderService, SessionError, SessionService,
+};
 use auth::CustomerSession;
 use error::ApiError;
 
@@ -35,6 +37,7 @@ pub struct AppState {
     pub customers: CustomerService,
     pub sessions: SessionService,
     pub login: LoginService,
+    pub orders: OrderService,
     pub limiter: RateLimiter,
     /// Wakes this process's mail worker when a message is queued.
     pub doorbell: Doorbell,
@@ -52,6 +55,7 @@ impl AppState {
                 doorbell.clone(),
             ),
             limiter: RateLimiter::new(db.clone()),
+            orders: OrderService::new(db.clone(), config.order_reference_prefix.clone()),
             sessions,
             doorbell,
             keys: KeyService::new(
@@ -133,6 +137,23 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .service(
                         web::resource("/v1/customers/{customer_id}/orders")
                             .route(web::get().to(orders::list_for_customer))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/v1/customers/{customer_id}/orders/{order_id}")
+                            .route(web::get().to(orders::get_for_customer))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/v1/orders")
+                            .route(web::get().to(orders::list))
+                            .route(web::post().to(orders::create))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/v1/orders/{order_id}")
+                            .route(web::get().to(orders::get))
+                            .route(web::put().to(orders::update))
                             .default_service(web::to(method_not_allowed)),
                     )
                     .service(

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{customers, error, health, pagination};
+use super::{customers, error, health, login, orders, pagination};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +16,9 @@ use super::{customers, error, health, pagination};
     ),
     paths(
         customers::create, customers::list, customers::get, customers::update, customers::delete,
+        login::email_token, login::exchange_token, login::issue_token, login::logout, login::jwks,
+        orders::create, orders::list, orders::get, orders::update,
+        orders::list_for_customer, orders::get_for_customer,
         health::healthz, health::readyz,
     ),
     components(schemas(
@@ -23,10 +26,18 @@ use super::{customers, error, health, pagination};
         customers::CustomerView, customers::CustomerCreate, customers::CustomerUpdate,
         customers::CustomerDeleted, customers::CustomerList,
         pagination::PageMeta, pagination::Pagination, pagination::PageLinks,
+        login::EmailTokenRequest, login::ExchangeTokenRequest, login::LoginResponse, login::Success,
+        login::JwkSet, crate::service::sessions::Jwk,
+        orders::OrderView, orders::OrderList, orders::OrderCreate, orders::OrderUpdate,
+        orders::LineItemInput, orders::OrderCustomerInput, orders::LineItemView,
+        orders::CurrencyView, orders::OrderTotals, orders::ShippingLine, orders::TaxView,
+        crate::domain::money::Price,
     )),
     modifiers(&SecuritySchemes),
     tags(
         (name = "customers", description = "Customer records and profiles"),
+        (name = "login", description = "Magic links, sessions and the JWT keys"),
+        (name = "orders", description = "Orders, for the merchant and for the customer who placed them"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]

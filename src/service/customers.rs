@@ -150,12 +150,14 @@ impl CustomerService {
             .await
     }
 
-    /// Erases the customer. Orders keep existing without personal data (see the orders module).
+    /// Erases the customer. Their orders stay for the books, without the customer id, names,
+    /// email or addresses.
     pub async fn delete(&self, id: &CustomerId) -> Result<(), CustomerError> {
         let id = id.clone();
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
+                    crate::db::orders::anonymise_for_customer(conn, id.as_str())?;
                     if q::delete(conn, id.as_str())? {
                         Ok(())
                     } else {

@@ -4,10 +4,12 @@ pub mod audit;
 pub mod customers;
 pub mod keys;
 pub mod login;
+pub mod orders;
 pub mod rate_limit;
 pub mod sessions;
 
 pub use customers::{CustomerError, CustomerService};
 pub use keys::{KeyError, KeyKind, KeyService};
 pub use login::{LoginError, LoginService};
+pub use orders::{OrderError, OrderService};
 pub use sessions::{SessionError, SessionService};

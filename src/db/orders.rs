@@ -1,0 +1,116 @@
+//! Queries on `orders`.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::orders;
+use super::DbConnection;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = orders)]
+pub struct OrderRow {
+    pub id: String,
+    pub customer_id: Option<String>,
+    pub customer_reference: String,
+    pub currency: String,
+    pub status: String,
+    pub status_payment: String,
+    pub status_fulfillment: String,
+    pub subtotal: i64,
+    pub shipping_price: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub line_items: String,
+    pub shipping: Option<String>,
+    pub billing: Option<String>,
+    pub customer_snapshot: Option<String>,
+    pub merchant_references: Option<String>,
+    pub meta: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = orders)]
+pub struct OrderChanges {
+    pub status: Option<String>,
+    pub status_payment: Option<String>,
+    pub status_fulfillment: Option<String>,
+    pub meta: Option<Option<String>>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &OrderRow) -> QueryResult<()> {
+    diesel::insert_into(orders::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OrderRow>> {
+    orders::table
+        .find(id)
+        .select(OrderRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn update(conn: &mut DbConnection, id: &str, changes: &OrderChanges) -> QueryResult<bool> {
+    diesel::update(orders::table.find(id))
+        .set(changes)
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// Keeps the customer's orders for the books but removes who they were.
+pub fn anonymise_for_customer(conn: &mut DbConnection, customer_id: &str) -> QueryResult<usize> {
+    diesel::update(orders::table.filter(orders::customer_id.eq(customer_id)))
+        .set((
+            orders::customer_id.eq(None::<String>),
+            orders::shipping.eq(None::<String>),
+            orders::billing.eq(None::<String>),
+            orders::customer_snapshot.eq(None::<String>),
+        ))
+        .execute(conn)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortColumn {
+    CreatedAt,
+    UpdatedAt,
+}
+
+type Boxed<'a> = orders::BoxedQuery<'a, <DbConnection as diesel::Connection>::Backend>;
+
+fn filtered(customer_id: Option<&str>) -> Boxed<'_> {
+    let q = orders::table.into_boxed();
+    match customer_id {
+        Some(id) => q.filter(orders::customer_id.eq(id)),
+        None => q,
+    }
+}
+
+pub fn count(conn: &mut DbConnection, customer_id: Option<&str>) -> QueryResult<i64> {
+    filtered(customer_id).count().get_result(conn)
+}
+
+pub fn page(
+    conn: &mut DbConnection,
+    customer_id: Option<&str>,
+    sort: SortColumn,
+    descending: bool,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Vec<OrderRow>> {
+    let q = filtered(customer_id);
+    let q = match (sort, descending) {
+        (SortColumn::CreatedAt, false) => q.order((orders::created_at.asc(), orders::id.asc())),
+        (SortColumn::CreatedAt, true) => q.order((orders::created_at.desc(), orders::id.desc())),
+        (SortColumn::UpdatedAt, false) => q.order((orders::updated_at.asc(), orders::id.asc())),
+        (SortColumn::UpdatedAt, true) => q.order((orders::updated_at.desc(), orders::id.desc())),
+    };
+    q.limit(limit)
+        .offset(offset)
+        .select(OrderRow::as_select())
+        .load(conn)
+}

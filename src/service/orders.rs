@@ -1,0 +1,270 @@
+//! Recording orders and reading them back, for the merchant and for the customer who placed them.
+
+use serde_json::{json, Map, Value};
+
+use super::customers::{Page, SortDirection};
+use crate::db::customers::{self as customers_q, CustomerRow};
+use crate::db::orders::{self as q, OrderChanges, OrderRow, SortColumn};
+use crate::db::{self, write_tx, Db, DbConnection, DbError};
+use crate::domain::order::{Buyer, NewOrder};
+use crate::domain::{random, CustomerId, LineItemId, OrderId, ValidationError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("order not found")]
+    NotFound,
+    #[error("customer not found")]
+    CustomerNotFound,
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for OrderError {
+    fn from(e: diesel::result::Error) -> Self {
+        OrderError::Db(e.into())
+    }
+}
+
+/// A status or meta change from the back office.
+#[derive(Debug, Clone, Default)]
+pub struct OrderPatch {
+    pub status: Option<String>,
+    pub status_payment: Option<String>,
+    pub status_fulfillment: Option<String>,
+    pub meta: Option<Option<Map<String, Value>>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OrderListQuery {
+    pub customer_id: Option<CustomerId>,
+    pub sort: SortColumn,
+    pub direction: SortDirection,
+    pub limit: u32,
+    pub page: u32,
+}
+
+#[derive(Clone)]
+pub struct OrderService {
+    db: Db,
+    reference_prefix: String,
+}
+
+fn json_text(map: &Option<Map<String, Value>>) -> Option<String> {
+    map.as_ref()
+        .filter(|m| !m.is_empty())
+        .map(|m| Value::Object(m.clone()).to_string())
+}
+
+fn reference_taken() -> OrderError {
+    OrderError::Invalid(ValidationError::field(
+        "customer_reference_taken",
+        "customer_reference",
+        "The customer reference has already been taken.",
+    ))
+}
+
+/// Finds the buyer's customer, creating one for an unknown email (in Chec, whoever buys is a
+/// customer).
+fn resolve_buyer(conn: &mut DbConnection, buyer: &Buyer) -> Result<CustomerRow, OrderError> {
+    match buyer {
+        Buyer::Existing(id) => customers_q::find(conn, id.as_str())?.ok_or_else(|| {
+            OrderError::Invalid(ValidationError::field(
+                "invalid_customer",
+                "customer_id",
+                "The selected customer id is invalid.",
+            ))
+        }),
+        Buyer::ByEmail {
+            email,
+            firstname,
+            lastname,
+            phone,
+        } => {
+            if let Some(found) = customers_q::find_by_email(conn, email.normalized())? {
+                return Ok(found);
+            }
+            let now = db::now();
+            let row = CustomerRow {
+                id: CustomerId::generate().into_string(),
+                email: email.as_str().to_owned(),
+                email_normalized: email.normalized().to_owned(),
+                firstname: firstname.clone(),
+                lastname: lastname.clone(),
+                phone: phone.clone(),
+                external_id: None,
+                meta: None,
+                created_at: now,
+                updated_at: now,
+            };
+            customers_q::insert(conn, &row)?;
+            Ok(row)
+        }
+    }
+}
+
+impl OrderService {
+    pub fn new(db: Db, reference_prefix: String) -> Self {
+        OrderService {
+            db,
+            reference_prefix,
+        }
+    }
+
+    pub async fn create(&self, order: NewOrder) -> Result<OrderRow, OrderError> {
+        let prefix = self.reference_prefix.clone();
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let customer = resolve_buyer(conn, &order.buyer)?;
+                    let (firstname, lastname, phone) = match &order.buyer {
+                        Buyer::ByEmail {
+                            firstname,
+                            lastname,
+                            phone,
+                            ..
+                        } => (
+                            firstname.clone().or(customer.firstname.clone()),
+                            lastname.clone().or(customer.lastname.clone()),
+                            phone.clone().or(customer.phone.clone()),
+                        ),
+                        Buyer::Existing(_) => (
+                            customer.firstname.clone(),
+                            customer.lastname.clone(),
+                            customer.phone.clone(),
+                        ),
+                    };
+                    let snapshot = json!({
+                        "email": customer.email,
+                        "firstname": firstname,
+                        "lastname": lastname,
+                        "phone": phone,
+                    });
+                    let lines: Vec<Value> = order
+                        .line_items
+                        .iter()
+                        .map(|l| {
+                            json!({
+                                "id": LineItemId::generate().as_str(),
+                                "product_id": l.product_id,
+                                "product_name": l.product_name,
+                                "product_sku": l.product_sku,
+                                "quantity": l.quantity,
+                                "price": l.price,
+                            })
+                        })
+                        .collect();
+                    let now = db::now();
+                    let created = order.created.unwrap_or(now);
+                    let reference = match &order.customer_reference {
+                        Some(r) => r.clone(),
+                        None => format!("{prefix}-{}", random::alphanumeric(8).to_uppercase()),
+                    };
+                    let row = OrderRow {
+                        id: OrderId::generate().into_string(),
+                        customer_id: Some(customer.id.clone()),
+                        customer_reference: reference,
+                        currency: order.currency.code().to_owned(),
+                        status: order.status.clone(),
+                        status_payment: order.status_payment.clone(),
+                        status_fulfillment: order.status_fulfillment.clone(),
+                        subtotal: order.subtotal(),
+                        shipping_price: order.shipping_price,
+                        tax: order.tax,
+                        total: order.total(),
+                        line_items: Value::Array(lines).to_string(),
+                        shipping: json_text(&order.shipping),
+                        billing: json_text(&order.billing),
+                        customer_snapshot: Some(snapshot.to_string()),
+                        merchant_references: json_text(&order.references),
+                        meta: json_text(&order.meta),
+                        created_at: created,
+                        updated_at: now.max(created),
+                    };
+                    match q::insert(conn, &row).map_err(DbError::from) {
+                        Ok(()) => Ok(row),
+                        // Only the reference is unique besides the random id.
+                        Err(DbError::UniqueViolation(_)) => Err(reference_taken()),
+                        Err(e) => Err(e.into()),
+                    }
+                })
+            })
+            .await
+    }
+
+    pub async fn get(&self, id: &OrderId) -> Result<OrderRow, OrderError> {
+        let id = id.clone();
+        self.db
+            .run(move |conn| q::find(conn, id.as_str())?.ok_or(OrderError::NotFound))
+            .await
+    }
+
+    /// One order of one customer; another customer's order is simply not found.
+    pub async fn get_for_customer(
+        &self,
+        customer_id: &CustomerId,
+        id: &OrderId,
+    ) -> Result<OrderRow, OrderError> {
+        let order = self.get(id).await?;
+        if order.customer_id.as_deref() == Some(customer_id.as_str()) {
+            Ok(order)
+        } else {
+            Err(OrderError::NotFound)
+        }
+    }
+
+    pub async fn update(&self, id: &OrderId, patch: OrderPatch) -> Result<OrderRow, OrderError> {
+        let id = id.clone();
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let current = q::find(conn, id.as_str())?.ok_or(OrderError::NotFound)?;
+                    let changes = OrderChanges {
+                        status: patch.status,
+                        status_payment: patch.status_payment,
+                        status_fulfillment: patch.status_fulfillment,
+                        meta: patch.meta.map(|m| json_text(&m)),
+                        updated_at: Some(db::now().max(current.created_at)),
+                    };
+                    q::update(conn, id.as_str(), &changes)?;
+                    q::find(conn, id.as_str())?.ok_or(OrderError::NotFound)
+                })
+            })
+            .await
+    }
+
+    /// Orders, newest first by default; only one customer's when `customer_id` is given.
+    pub async fn list(&self, query: OrderListQuery) -> Result<Page<OrderRow>, OrderError> {
+        self.db
+            .run(move |conn| {
+                let customer = query.customer_id.as_ref().map(|c| c.as_str().to_owned());
+                if let Some(id) = &customer {
+                    if customers_q::find(conn, id)?.is_none() {
+                        return Err(OrderError::CustomerNotFound);
+                    }
+                }
+                let total = q::count(conn, customer.as_deref())?;
+                let offset = i64::from(query.page.saturating_sub(1)) * i64::from(query.limit);
+                let rows = if offset >= total {
+                    Vec::new()
+                } else {
+                    q::page(
+                        conn,
+                        customer.as_deref(),
+                        query.sort,
+                        query.direction == SortDirection::Desc,
+                        i64::from(query.limit),
+                        offset,
+                    )?
+                };
+                Ok(Page {
+                    items: rows,
+                    total: u64::try_from(total).unwrap_or(0),
+                    limit: query.limit,
+                    page: query.page,
+                })
+            })
+            .await
+    }
+}
