@@ -93,10 +93,44 @@ async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed)
 }
 
+/// Browsers may call patron from the origins in `PATRON_CORS_ORIGINS` (`*` for any; unset,
+/// loopback only, for a storefront in development). Authentication is by header, never by
+/// cookie, so no credentials are allowed.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    let allowed: Vec<String> = origins.to_vec();
+    actix_cors::Cors::default()
+        .allowed_origin_fn(move |origin, _| {
+            let Ok(origin) = origin.to_str() else {
+                return false;
+            };
+            if allowed.is_empty() {
+                return url::Url::parse(origin).is_ok_and(|u| {
+                    u.scheme() == "http" && matches!(u.host_str(), Some("localhost" | "127.0.0.1"))
+                });
+            }
+            allowed
+                .iter()
+                .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
+        })
+        .allowed_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
+        .allowed_headers([
+            "X-Authorization",
+            "X-Chec-Agent",
+            "Authorization",
+            "Content-Type",
+            "Accept",
+            "X-Request-Id",
+            "Idempotency-Key",
+        ])
+        .expose_headers(["X-Request-Id", "Retry-After"])
+        .max_age(600)
+}
+
 /// Registers every route, with the extractor settings and middleware they rely on.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
         let limit = state.config.max_body_bytes;
+        let cors_origins = state.config.cors_origins.clone();
         cfg.app_data(web::Data::new(state))
             .app_data(body::json_config(limit))
             .app_data(web::PayloadConfig::new(limit))
@@ -111,6 +145,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
             .service(
                 web::scope("")
                     .wrap(middleware::from_fn(request_id::request_context))
+                    .wrap(cors(&cors_origins))
                     .route("/healthz", web::get().to(health::healthz))
                     .route("/readyz", web::get().to(health::readyz))
                     .route("/.well-known/jwks.json", web::get().to(login::jwks))

@@ -10,4 +10,5 @@ mod hostile_input;
 mod listing;
 mod login;
 mod openapi;
+mod orders;
 mod smtp;

@@ -42,6 +42,18 @@ async fn served_document_is_openapi_31_with_both_security_schemes() {
     for (path, methods) in [
         ("/v1/customers", &["get", "post"][..]),
         ("/v1/customers/{customer_id}", &["get", "put", "delete"][..]),
+        ("/v1/customers/email-token", &["post"][..]),
+        ("/v1/customers/exchange-token", &["post"][..]),
+        ("/v1/customers/{customer_id}/issue-token", &["post"][..]),
+        ("/v1/customers/logout", &["post"][..]),
+        ("/v1/customers/{customer_id}/orders", &["get"][..]),
+        (
+            "/v1/customers/{customer_id}/orders/{order_id}",
+            &["get"][..],
+        ),
+        ("/v1/orders", &["get", "post"][..]),
+        ("/v1/orders/{order_id}", &["get", "put"][..]),
+        ("/.well-known/jwks.json", &["get"][..]),
         ("/healthz", &["get"][..]),
         ("/readyz", &["get"][..]),
     ] {
