@@ -249,6 +249,9 @@ pub struct Config {
     pub rate_limits: RateLimits,
     pub trusted_proxies: Vec<TrustedProxy>,
     pub cors_origins: Vec<String>,
+    /// The first lockout after 10 failed password logins lasts this long; each next one twice
+    /// as long, at most a day.
+    pub lockout_base: Duration,
     /// Generated order references look like `ORD-7K2M9QXA`.
     pub order_reference_prefix: String,
     /// Number of HTTP worker threads; `None` uses one per core.
@@ -298,6 +301,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
             order_reference_prefix: "ORD".into(),
+            lockout_base: Duration::from_secs(900),
             workers: None,
         }
     }
@@ -434,6 +438,13 @@ impl Config {
             c.cors_origins = list(&v)
                 .map(|o| o.trim_end_matches('/').to_owned())
                 .collect();
+        }
+        c.lockout_base = seconds(&get, "PATRON_LOGIN_LOCKOUT_SECONDS", c.lockout_base)?;
+        if c.lockout_base.is_zero() {
+            return Err(ConfigError::invalid(
+                "PATRON_LOGIN_LOCKOUT_SECONDS",
+                "must be at least 1 second",
+            ));
         }
         if let Some(v) = get("PATRON_ORDER_REFERENCE_PREFIX") {
             if v.len() > 16 || !v.bytes().all(|b| b.is_ascii_alphanumeric()) {

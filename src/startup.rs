@@ -61,6 +61,9 @@ impl Application {
             .ensure_signing_key()
             .await
             .map_err(|e| StartupError::Task(format!("cannot create the JWT signing key: {e}")))?;
+        tokio::task::spawn_blocking(crate::service::passwords::warm_up)
+            .await
+            .map_err(|e| StartupError::Task(e.to_string()))?;
         let mailer = Mailer::from_config(&config).map_err(StartupError::Mail)?;
         let worker = Worker::new(state.db.clone(), mailer, state.doorbell.clone(), &config);
         let (stop_worker, stop) = tokio::sync::watch::channel(false);

@@ -26,6 +26,48 @@ pub struct CustomerRow {
     pub meta: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub password_hash: Option<String>,
+    pub email_verified_at: Option<NaiveDateTime>,
+    pub failed_logins: i32,
+    pub failed_window_start: Option<NaiveDateTime>,
+    pub lockouts: i32,
+    pub locked_until: Option<NaiveDateTime>,
+}
+
+impl CustomerRow {
+    /// A new, unlocked customer row.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        id: String,
+        email: &crate::domain::Email,
+        firstname: Option<String>,
+        lastname: Option<String>,
+        phone: Option<String>,
+        external_id: Option<String>,
+        meta: Option<String>,
+        password_hash: Option<String>,
+        verified: bool,
+        now: NaiveDateTime,
+    ) -> Self {
+        CustomerRow {
+            id,
+            email: email.as_str().to_owned(),
+            email_normalized: email.normalized().to_owned(),
+            firstname,
+            lastname,
+            phone,
+            external_id,
+            meta,
+            created_at: now,
+            updated_at: now,
+            password_hash,
+            email_verified_at: verified.then_some(now),
+            failed_logins: 0,
+            failed_window_start: None,
+            lockouts: 0,
+            locked_until: None,
+        }
+    }
 }
 
 /// A partial update: `None` leaves a column alone, `Some(None)` clears it.
@@ -40,6 +82,25 @@ pub struct CustomerChanges {
     pub external_id: Option<Option<String>>,
     pub meta: Option<Option<String>>,
     pub updated_at: Option<NaiveDateTime>,
+    pub password_hash: Option<Option<String>>,
+    pub email_verified_at: Option<Option<NaiveDateTime>>,
+}
+
+/// The state of the failed-login counter after a change.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = customers, treat_none_as_null = true)]
+pub struct LockoutState {
+    pub failed_logins: i32,
+    pub failed_window_start: Option<NaiveDateTime>,
+    pub lockouts: i32,
+    pub locked_until: Option<NaiveDateTime>,
+}
+
+pub fn set_lockout(conn: &mut DbConnection, id: &str, state: &LockoutState) -> QueryResult<()> {
+    diesel::update(customers::table.find(id))
+        .set(state)
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn insert(conn: &mut DbConnection, row: &CustomerRow) -> QueryResult<()> {

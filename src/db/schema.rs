@@ -23,6 +23,12 @@ diesel::table! {
         meta -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        password_hash -> Nullable<Text>,
+        email_verified_at -> Nullable<Timestamp>,
+        failed_logins -> Integer,
+        failed_window_start -> Nullable<Timestamp>,
+        lockouts -> Integer,
+        locked_until -> Nullable<Timestamp>,
     }
 }
 

@@ -63,6 +63,23 @@ pub fn revoke_all(
     .execute(conn)
 }
 
+/// Ends every session of the customer but `keep` (the one changing the password).
+pub fn revoke_all_except(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    keep: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::customer_id.eq(customer_id))
+            .filter(sessions::id.ne(keep))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(Some(now)))
+    .execute(conn)
+}
+
 pub fn prune(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::expires_at.lt(before))).execute(conn)
 }

@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
+use super::password::Password;
 use super::validation::{text, Collector, ValidationError};
 use super::{CustomerId, Email};
 
@@ -20,6 +21,7 @@ pub struct Customer {
     pub phone: Option<String>,
     pub external_id: Option<String>,
     pub meta: Meta,
+    pub has_password: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -82,6 +84,7 @@ pub struct NewCustomer {
     pub phone: Option<String>,
     pub external_id: Option<String>,
     pub meta: Meta,
+    pub password: Option<Password>,
 }
 
 /// A partial change: `None` keeps the value, `Some(None)` clears it.
@@ -93,11 +96,15 @@ pub struct CustomerPatch {
     pub phone: Option<Option<String>>,
     pub external_id: Option<Option<String>>,
     pub meta: Option<Meta>,
+    pub password: Option<Password>,
+    /// Required when a customer (not the merchant) changes an existing password.
+    pub current_password: Option<String>,
 }
 
 impl CustomerPatch {
     pub fn is_empty(&self) -> bool {
-        self.email.is_none()
+        self.password.is_none()
+            && self.email.is_none()
             && self.firstname.is_none()
             && self.lastname.is_none()
             && self.phone.is_none()
@@ -115,6 +122,8 @@ pub struct ProfileInput {
     pub phone: Option<Option<String>>,
     pub external_id: Option<Option<String>>,
     pub meta: Option<Value>,
+    pub password: Option<String>,
+    pub current_password: Option<String>,
 }
 
 fn optional_text(
@@ -141,6 +150,10 @@ impl ProfileInput {
             }
             Some(raw) => c.take(Email::parse(&raw)),
         };
+        let password = self
+            .password
+            .as_deref()
+            .and_then(|p| c.take(Password::parse("password", p)));
         let patch = self.common(&mut c);
         c.finish()?;
         let email = email.ok_or_else(|| {
@@ -153,6 +166,7 @@ impl ProfileInput {
             phone: patch.phone.flatten(),
             external_id: patch.external_id.flatten(),
             meta: patch.meta.unwrap_or_default(),
+            password,
         })
     }
 
@@ -167,9 +181,16 @@ impl ProfileInput {
             }
             Some(Some(raw)) => c.take(Email::parse(&raw)),
         };
+        let password = self
+            .password
+            .as_deref()
+            .and_then(|p| c.take(Password::parse("password", p)));
+        let current_password = self.current_password.clone();
         let mut patch = self.common(&mut c);
         c.finish()?;
         patch.email = email;
+        patch.password = password;
+        patch.current_password = current_password;
         Ok(patch)
     }
 
@@ -188,6 +209,8 @@ impl ProfileInput {
                 MAX_EXTERNAL_ID_LEN,
             ),
             meta: self.meta.and_then(|m| c.take(Meta::parse(m))),
+            password: None,
+            current_password: None,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod ids;
 pub mod link;
 pub mod money;
 pub mod order;
+pub mod password;
 pub mod random;
 pub mod token;
 pub mod validation;

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
 use super::body::{nullable, typed};
+use super::client::Client;
 use super::error::{ApiError, ErrorBody};
 use super::pagination::{PageParams, Paginated};
 use super::AppState;
@@ -14,7 +15,7 @@ use crate::db::customers::{Filter, SortColumn};
 use crate::domain::customer::{Customer, ProfileInput};
 use crate::domain::validation::Collector;
 use crate::domain::{CustomerId, Email};
-use crate::service::customers::ListQuery;
+use crate::service::customers::{Actor, ListQuery};
 
 /// A customer, exactly as Chec shows one. Never a password or hash.
 #[derive(Debug, Serialize, ToSchema)]
@@ -34,6 +35,8 @@ pub struct CustomerView {
     pub created: i64,
     /// Unix seconds.
     pub updated: i64,
+    /// Whether the customer can log in with a password.
+    pub has_password: bool,
 }
 
 impl From<Customer> for CustomerView {
@@ -48,6 +51,7 @@ impl From<Customer> for CustomerView {
             meta: c.meta.to_json(),
             created: c.created_at.and_utc().timestamp(),
             updated: c.updated_at.and_utc().timestamp(),
+            has_password: c.has_password,
         }
     }
 }
@@ -76,6 +80,9 @@ pub struct CustomerCreate {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub meta: Option<Value>,
+    /// Optional: lets the customer log in with email and password (8 to 128 characters).
+    #[schema(write_only, min_length = 8, max_length = 128)]
+    pub password: Option<String>,
 }
 
 /// A partial update: fields left out keep their value, `null` clears an optional field.
@@ -99,6 +106,12 @@ pub struct CustomerUpdate {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub meta: Option<Value>,
+    /// A new password (8 to 128 characters). Every other session is logged out.
+    #[schema(write_only, min_length = 8, max_length = 128)]
+    pub password: Option<String>,
+    /// Required when a customer changes their own existing password.
+    #[schema(write_only)]
+    pub current_password: Option<String>,
 }
 
 impl From<CustomerCreate> for ProfileInput {
@@ -110,6 +123,8 @@ impl From<CustomerCreate> for ProfileInput {
             phone: b.phone,
             external_id: b.external_id,
             meta: b.meta,
+            password: b.password,
+            current_password: None,
         }
     }
 }
@@ -123,6 +138,8 @@ impl From<CustomerUpdate> for ProfileInput {
             phone: b.phone,
             external_id: b.external_id,
             meta: b.meta,
+            password: b.password,
+            current_password: b.current_password,
         }
     }
 }
@@ -312,6 +329,7 @@ pub async fn get(
 pub async fn update(
     state: web::Data<AppState>,
     caller: Caller,
+    client: Client,
     path: web::Path<String>,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
@@ -319,7 +337,13 @@ pub async fn update(
     caller.require_customer_or_secret(&id)?;
     let body: CustomerUpdate = typed(body.into_inner())?;
     let patch = ProfileInput::from(body).into_patch()?;
-    let customer = state.customers.update(&id, patch).await?;
+    let actor = match caller.session() {
+        Some(s) => Actor::Customer {
+            session_id: s.session_id.clone(),
+        },
+        None => Actor::Merchant,
+    };
+    let customer = state.customers.update(&id, patch, actor, client.0).await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
 }
 

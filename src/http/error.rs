@@ -221,6 +221,7 @@ impl From<CustomerError> for ApiError {
             CustomerError::NotFound => ApiError::customer_not_found(),
             CustomerError::Invalid(v) => ApiError::Invalid(v),
             CustomerError::Db(d) => d.into(),
+            CustomerError::Hash(e) => ApiError::Internal(e),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP: handlers parse, authorise, call a service and map the result. Nothing else.
 
+pub mod accounts;
 pub mod auth;
 pub mod body;
 pub mod client;
@@ -23,7 +24,8 @@ use crate::db::Db;
 use crate::mail::outbox::Doorbell;
 use crate::service::rate_limit::RateLimiter;
 use crate::service::{
-    CustomerService, KeyService, LoginService, OrderService, SessionError, SessionService,
+    AccountService, CustomerService, KeyService, LoginService, OrderService, SessionError,
+    SessionService,
 };
 use auth::CustomerSession;
 use error::ApiError;
@@ -37,6 +39,7 @@ pub struct AppState {
     pub customers: CustomerService,
     pub sessions: SessionService,
     pub login: LoginService,
+    pub accounts: AccountService,
     pub orders: OrderService,
     pub limiter: RateLimiter,
     /// Wakes this process's mail worker when a message is queued.
@@ -48,6 +51,13 @@ impl AppState {
         let doorbell = Doorbell::default();
         let sessions = SessionService::new(db.clone(), config.clone());
         AppState {
+            customers: CustomerService::new(db.clone(), doorbell.clone()),
+            accounts: AccountService::new(
+                db.clone(),
+                config.clone(),
+                sessions.clone(),
+                doorbell.clone(),
+            ),
             login: LoginService::new(
                 db.clone(),
                 config.clone(),
@@ -63,7 +73,6 @@ impl AppState {
                 config.public_key.as_ref(),
                 config.secret_key.as_ref(),
             ),
-            customers: CustomerService::new(db.clone()),
             config,
             db,
         }
@@ -162,6 +171,41 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .service(
                         web::resource("/v1/customers/logout")
                             .route(web::post().to(login::logout))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/v1/customers/logout-all")
+                            .route(web::post().to(accounts::logout_all))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/v1/customers/register")
+                            .route(web::post().to(accounts::register))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/v1/customers/verify-email")
+                            .route(web::post().to(accounts::verify_email))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/v1/customers/login")
+                            .route(web::post().to(accounts::login))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/v1/customers/password-reset-email")
+                            .route(web::post().to(accounts::reset_email))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/v1/customers/password-reset/verify")
+                            .route(web::post().to(accounts::reset_verify))
+                            .default_service(web::to(method_not_allowed)),
+                    )
+                    .service(
+                        web::resource("/v1/customers/password-reset")
+                            .route(web::post().to(accounts::reset))
                             .default_service(web::to(method_not_allowed)),
                     )
                     .service(

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{customers, error, health, login, orders, pagination};
+use super::{accounts, customers, error, health, login, orders, pagination};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,8 @@ use super::{customers, error, health, login, orders, pagination};
     paths(
         customers::create, customers::list, customers::get, customers::update, customers::delete,
         login::email_token, login::exchange_token, login::issue_token, login::logout, login::jwks,
+        accounts::register, accounts::verify_email, accounts::login, accounts::reset_email,
+        accounts::reset_verify, accounts::reset, accounts::logout_all,
         orders::create, orders::list, orders::get, orders::update,
         orders::list_for_customer, orders::get_for_customer,
         health::healthz, health::readyz,
@@ -32,11 +34,15 @@ use super::{customers, error, health, login, orders, pagination};
         orders::LineItemInput, orders::OrderCustomerInput, orders::LineItemView,
         orders::CurrencyView, orders::OrderTotals, orders::ShippingLine, orders::TaxView,
         crate::domain::money::Price,
+        accounts::RegisterRequest, accounts::TokenRequest, accounts::PasswordLoginRequest,
+        accounts::ResetEmailRequest, accounts::ResetRequest, accounts::TokenValidity,
+        accounts::PasswordChanged,
     )),
     modifiers(&SecuritySchemes),
     tags(
         (name = "customers", description = "Customer records and profiles"),
         (name = "login", description = "Magic links, sessions and the JWT keys"),
+        (name = "accounts", description = "Password accounts: registration, login, reset"),
         (name = "orders", description = "Orders, for the merchant and for the customer who placed them"),
         (name = "health", description = "Liveness and readiness"),
     )

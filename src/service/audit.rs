@@ -15,6 +15,10 @@ pub enum Event {
     SessionCreated,
     SessionLogout,
     SessionLogoutAll,
+    LoginLock,
+    PasswordChange,
+    AccountCreated,
+    EmailVerified,
 }
 
 impl Event {
@@ -28,6 +32,10 @@ impl Event {
             Event::SessionCreated => "session_created",
             Event::SessionLogout => "session_logout",
             Event::SessionLogoutAll => "session_logout_all",
+            Event::LoginLock => "authn_login_lock",
+            Event::PasswordChange => "authn_password_change",
+            Event::AccountCreated => "user_created",
+            Event::EmailVerified => "authn_email_verified",
         }
     }
 }

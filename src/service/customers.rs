@@ -3,10 +3,23 @@
 use crate::db::customers::{self as q, CustomerChanges, CustomerRow, Filter, SortColumn};
 use crate::db::{self, write_tx, Db, DbError};
 use crate::domain::customer::{Customer, CustomerPatch, Meta, NewCustomer};
+use crate::domain::password::Password;
 use crate::domain::{CustomerId, ValidationError};
+use crate::mail::outbox::Doorbell;
+use crate::service::audit::RequestMeta;
+use crate::service::{passwords, tokens};
+
+/// Who is changing a customer: the back office, or the customer in one of their sessions.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Merchant,
+    Customer { session_id: String },
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum CustomerError {
+    #[error("password hashing failed: {0}")]
+    Hash(String),
     #[error("customer not found")]
     NotFound,
     #[error(transparent)]
@@ -46,6 +59,7 @@ pub fn row_to_customer(row: CustomerRow) -> Customer {
         phone: row.phone,
         external_id: row.external_id,
         meta: Meta::from_db(row.meta.as_deref()),
+        has_password: row.password_hash.is_some(),
         created_at: row.created_at,
         updated_at: row.updated_at,
     }
@@ -77,27 +91,32 @@ pub struct Page<T> {
 #[derive(Clone)]
 pub struct CustomerService {
     db: Db,
+    doorbell: Doorbell,
 }
 
 impl CustomerService {
-    pub fn new(db: Db) -> Self {
-        CustomerService { db }
+    pub fn new(db: Db, doorbell: Doorbell) -> Self {
+        CustomerService { db, doorbell }
     }
 
     pub async fn create(&self, new: NewCustomer) -> Result<Customer, CustomerError> {
-        let now = db::now();
-        let row = CustomerRow {
-            id: CustomerId::generate().into_string(),
-            email: new.email.as_str().to_owned(),
-            email_normalized: new.email.normalized().to_owned(),
-            firstname: new.firstname,
-            lastname: new.lastname,
-            phone: new.phone,
-            external_id: new.external_id,
-            meta: new.meta.to_db(),
-            created_at: now,
-            updated_at: now,
+        let password_hash = match new.password.clone() {
+            Some(p) => Some(passwords::hash(p).await.map_err(CustomerError::Hash)?),
+            None => None,
         };
+        // Created by the merchant: the address counts as verified.
+        let row = CustomerRow::new(
+            CustomerId::generate().into_string(),
+            &new.email,
+            new.firstname,
+            new.lastname,
+            new.phone,
+            new.external_id,
+            new.meta.to_db(),
+            password_hash,
+            true,
+            db::now(),
+        );
         self.db
             .run(move |conn| {
                 q::insert(conn, &row).map_err(map_unique)?;
@@ -120,15 +139,32 @@ impl CustomerService {
     pub async fn update(
         &self,
         id: &CustomerId,
-        patch: CustomerPatch,
+        mut patch: CustomerPatch,
+        actor: Actor,
+        meta: RequestMeta,
     ) -> Result<Customer, CustomerError> {
+        let new_hash = match patch.password.take() {
+            None => None,
+            Some(password) => {
+                if let Actor::Customer { .. } = actor {
+                    self.check_current_password(id, patch.current_password.take())
+                        .await?;
+                }
+                Some(
+                    passwords::hash(password)
+                        .await
+                        .map_err(CustomerError::Hash)?,
+                )
+            }
+        };
         let id = id.clone();
-        self.db
+        let changed = self
+            .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
                     let current = q::find(conn, id.as_str())?.ok_or(CustomerError::NotFound)?;
-                    if patch.is_empty() {
-                        return Ok(row_to_customer(current));
+                    if patch.is_empty() && new_hash.is_none() {
+                        return Ok::<_, CustomerError>((row_to_customer(current), false));
                     }
                     let changes = CustomerChanges {
                         email: patch.email.as_ref().map(|e| e.as_str().to_owned()),
@@ -140,14 +176,68 @@ impl CustomerService {
                         meta: patch.meta.map(|m| m.to_db()),
                         // Never earlier than creation, even if the clock stepped back.
                         updated_at: Some(db::now().max(current.created_at)),
+                        password_hash: new_hash.clone().map(Some),
+                        email_verified_at: None,
                     };
                     q::update(conn, id.as_str(), &changes).map_err(map_unique)?;
-                    q::find(conn, id.as_str())?
-                        .map(row_to_customer)
-                        .ok_or(CustomerError::NotFound)
+                    let updated = q::find(conn, id.as_str())?.ok_or(CustomerError::NotFound)?;
+                    if new_hash.is_some() {
+                        let keep = match &actor {
+                            Actor::Customer { session_id } => Some(session_id.as_str()),
+                            Actor::Merchant => None,
+                        };
+                        tokens::after_password_change(conn, &updated, keep, &meta)?;
+                    }
+                    Ok((row_to_customer(updated), new_hash.is_some()))
                 })
             })
+            .await?;
+        if changed.1 {
+            self.doorbell.ring();
+        }
+        Ok(changed.0)
+    }
+
+    /// A customer changing an existing password must prove they know it.
+    async fn check_current_password(
+        &self,
+        id: &CustomerId,
+        current: Option<String>,
+    ) -> Result<(), CustomerError> {
+        let lookup = id.clone();
+        let stored = self
+            .db
+            .run(move |conn| {
+                Ok::<_, CustomerError>(
+                    q::find(conn, lookup.as_str())?.and_then(|row| row.password_hash),
+                )
+            })
+            .await?;
+        let Some(stored) = stored else {
+            // No password yet (a magic-link account): the session is proof enough.
+            return Ok(());
+        };
+        let Some(current) = current.filter(|c| !c.is_empty()) else {
+            return Err(ValidationError::field(
+                "current_password_required",
+                "current_password",
+                "The current password field is required to change the password.",
+            )
+            .into());
+        };
+        if passwords::verify(Password::candidate(&current), Some(stored))
             .await
+            .ok
+        {
+            Ok(())
+        } else {
+            Err(ValidationError::field(
+                "invalid_current_password",
+                "current_password",
+                "The current password is incorrect.",
+            )
+            .into())
+        }
     }
 
     /// Erases the customer. Their orders stay for the books, without the customer id, names,

@@ -1,14 +1,8 @@
 //! Passwordless login: a one-time link by mail, exchanged for a session JWT.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use chrono::TimeDelta;
-use sha2::{Digest, Sha256};
-
 use super::audit::{self, Event, RequestMeta};
-use super::rate_limit::hit_within;
 use super::sessions::{IssuedSession, SessionError, SessionService};
+use super::tokens;
 use crate::config::Config;
 use crate::db::{self, customers as customers_q, tokens as q, write_tx, Db, DbError};
 use crate::domain::link::LinkTemplate;
@@ -16,6 +10,7 @@ use crate::domain::token::{PlainToken, Purpose};
 use crate::domain::{CustomerId, Email};
 use crate::mail::outbox::{self, Doorbell};
 use crate::mail::templates;
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -51,13 +46,6 @@ pub struct LoginService {
     doorbell: Doorbell,
 }
 
-/// Rate-limit buckets name an address only by a hash of it.
-fn email_bucket(window: &str, email: &Email) -> String {
-    let digest = Sha256::digest(email.normalized().as_bytes());
-    let short: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    format!("email:{window}:{short}")
-}
-
 impl LoginService {
     pub fn new(db: Db, config: Arc<Config>, sessions: SessionService, doorbell: Doorbell) -> Self {
         LoginService {
@@ -81,42 +69,17 @@ impl LoginService {
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    // Counted for every address, known or not, so both paths do the same work.
-                    let minute_ok = hit_within(
-                        conn,
-                        &email_bucket("1m", &email),
-                        Duration::from_secs(60),
-                        config.rate_limits.email_per_minute,
-                    )?;
-                    let hour_ok = hit_within(
-                        conn,
-                        &email_bucket("1h", &email),
-                        Duration::from_secs(3600),
-                        config.rate_limits.email_per_hour,
-                    )?;
+                    let allowed = tokens::email_allowed(conn, &email, &config.rate_limits)?;
                     let Some(customer) = customers_q::find_by_email(conn, email.normalized())?
                     else {
                         return Ok::<_, LoginError>(false);
                     };
-                    if !(minute_ok && hour_ok) {
+                    if !allowed {
                         audit::record(conn, Event::TokenThrottled, Some(&customer.id), &meta)?;
                         return Ok(false);
                     }
-                    let token = PlainToken::generate();
-                    let now = db::now();
-                    let ttl = TimeDelta::from_std(config.login_token_ttl)
-                        .unwrap_or(TimeDelta::minutes(15));
-                    q::void_unused(conn, &customer.id, Purpose::Login.as_str())?;
-                    q::insert(
-                        conn,
-                        &q::NewToken {
-                            token_hash: token.hash().as_str(),
-                            customer_id: &customer.id,
-                            purpose: Purpose::Login.as_str(),
-                            created_at: now,
-                            expires_at: now + ttl,
-                        },
-                    )?;
+                    let token =
+                        tokens::issue(conn, &customer.id, Purpose::Login, config.login_token_ttl)?;
                     let mail = templates::login_link(
                         &config.mail_subject,
                         customer.firstname.as_deref(),

@@ -85,19 +85,19 @@ fn resolve_buyer(conn: &mut DbConnection, buyer: &Buyer) -> Result<CustomerRow, 
             if let Some(found) = customers_q::find_by_email(conn, email.normalized())? {
                 return Ok(found);
             }
-            let now = db::now();
-            let row = CustomerRow {
-                id: CustomerId::generate().into_string(),
-                email: email.as_str().to_owned(),
-                email_normalized: email.normalized().to_owned(),
-                firstname: firstname.clone(),
-                lastname: lastname.clone(),
-                phone: phone.clone(),
-                external_id: None,
-                meta: None,
-                created_at: now,
-                updated_at: now,
-            };
+            // Created by the merchant's checkout: verified like any secret-key customer.
+            let row = CustomerRow::new(
+                CustomerId::generate().into_string(),
+                email,
+                firstname.clone(),
+                lastname.clone(),
+                phone.clone(),
+                None,
+                None,
+                None,
+                true,
+                db::now(),
+            );
             customers_q::insert(conn, &row)?;
             Ok(row)
         }

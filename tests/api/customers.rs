@@ -23,9 +23,10 @@ fn assert_customer_shape(c: &Value) {
             "phone",
             "meta",
             "created",
-            "updated"
+            "updated",
+            "has_password"
         ],
-        "exactly Chec's customer fields, in Chec's order"
+        "Chec's customer fields in Chec's order, then has_password"
     );
     let id = c["id"].as_str().expect("id");
     assert!(id.starts_with("cstmr_") && id.len() == 20, "{id}");

@@ -1,0 +1,489 @@
+//! Password accounts: self-registration with email verification, password login with a
+//! per-account lockout, and the three-step reset.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, TimeDelta};
+
+use super::audit::{self, Event, RequestMeta};
+use super::login::{Login, LoginError};
+use super::passwords;
+use super::sessions::SessionService;
+use super::tokens;
+use crate::config::Config;
+use crate::db::customers::{self as customers_q, CustomerChanges, CustomerRow, LockoutState};
+use crate::db::{self, tokens as tokens_q, write_tx, Db, DbError};
+use crate::domain::customer::Meta;
+use crate::domain::link::LinkTemplate;
+use crate::domain::password::Password;
+use crate::domain::token::{PlainToken, Purpose};
+use crate::domain::{CustomerId, Email};
+use crate::mail::outbox::{self, Doorbell};
+use crate::mail::templates;
+
+/// Failures inside this window count towards a lockout.
+const FAILURE_WINDOW: TimeDelta = TimeDelta::minutes(15);
+pub const MAX_FAILURES: i32 = 10;
+/// The longest a lockout grows to.
+const MAX_LOCKOUT: TimeDelta = TimeDelta::hours(24);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// Wrong password, unknown email, unverified address or no password: one answer for all.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("account locked until {until}")]
+    Locked { until: NaiveDateTime },
+    #[error("hashing failed: {0}")]
+    Hash(String),
+    #[error(transparent)]
+    Login(#[from] LoginError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<diesel::result::Error> for AccountError {
+    fn from(e: diesel::result::Error) -> Self {
+        AccountError::Db(e.into())
+    }
+}
+
+/// A self-registration, already valid.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub email: Email,
+    pub password: Password,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub phone: Option<String>,
+    pub meta: Meta,
+    pub link: LinkTemplate,
+}
+
+#[derive(Clone)]
+pub struct AccountService {
+    db: Db,
+    config: Arc<Config>,
+    sessions: SessionService,
+    doorbell: Doorbell,
+}
+
+/// How long the `n`th lockout in a row lasts: the base, doubling, at most a day.
+pub fn lockout_length(base: Duration, lockouts: i32) -> TimeDelta {
+    let base = TimeDelta::from_std(base).unwrap_or(TimeDelta::minutes(15));
+    let doublings = u32::try_from(lockouts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(16);
+    base.checked_mul(1i32 << doublings)
+        .unwrap_or(MAX_LOCKOUT)
+        .min(MAX_LOCKOUT)
+}
+
+impl AccountService {
+    pub fn new(db: Db, config: Arc<Config>, sessions: SessionService, doorbell: Doorbell) -> Self {
+        AccountService {
+            db,
+            config,
+            sessions,
+            doorbell,
+        }
+    }
+
+    fn token_ttl(&self) -> Duration {
+        self.config.login_token_ttl
+    }
+
+    /// Creates an unverified account and mails a verification link; for an address that has
+    /// an account already, mails a note with a login link instead and changes nothing.
+    pub async fn register(&self, r: Registration, meta: RequestMeta) -> Result<(), AccountError> {
+        // Hash first (slow, off the async threads), whatever the outcome, so both paths cost
+        // the same.
+        let hash = passwords::hash(r.password.clone())
+            .await
+            .map_err(AccountError::Hash)?;
+        let config = self.config.clone();
+        let ttl = self.token_ttl();
+        let queued = self
+            .db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let allowed = tokens::email_allowed(conn, &r.email, &config.rate_limits)?;
+                    if let Some(existing) = customers_q::find_by_email(conn, r.email.normalized())?
+                    {
+                        if !allowed {
+                            audit::record(conn, Event::TokenThrottled, Some(&existing.id), &meta)?;
+                            return Ok::<_, AccountError>(false);
+                        }
+                        let token = tokens::issue(conn, &existing.id, Purpose::Login, ttl)?;
+                        let mail = templates::already_registered(
+                            existing.firstname.as_deref(),
+                            &r.link.render(token.expose()),
+                            ttl.as_secs(),
+                        );
+                        outbox::enqueue(
+                            conn,
+                            &existing.email,
+                            &mail.subject,
+                            &mail.text,
+                            &mail.html,
+                        )?;
+                        audit::record(conn, Event::TokenCreated, Some(&existing.id), &meta)?;
+                        return Ok(true);
+                    }
+                    let row = CustomerRow::new(
+                        CustomerId::generate().into_string(),
+                        &r.email,
+                        r.firstname,
+                        r.lastname,
+                        r.phone,
+                        None,
+                        r.meta.to_db(),
+                        Some(hash),
+                        false,
+                        db::now(),
+                    );
+                    customers_q::insert(conn, &row)?;
+                    audit::record(conn, Event::AccountCreated, Some(&row.id), &meta)?;
+                    if !allowed {
+                        return Ok(false);
+                    }
+                    let token = tokens::issue(conn, &row.id, Purpose::VerifyEmail, ttl)?;
+                    let mail = templates::verify_email(
+                        row.firstname.as_deref(),
+                        &r.link.render(token.expose()),
+                        ttl.as_secs(),
+                    );
+                    outbox::enqueue(conn, &row.email, &mail.subject, &mail.text, &mail.html)?;
+                    audit::record(conn, Event::TokenCreated, Some(&row.id), &meta)?;
+                    Ok(true)
+                })
+            })
+            .await?;
+        if queued {
+            self.doorbell.ring();
+        }
+        Ok(())
+    }
+
+    /// Consumes a verification token: the address is verified and the customer logged in.
+    pub async fn verify_email(&self, raw: &str, meta: RequestMeta) -> Result<Login, AccountError> {
+        let token = PlainToken::parse(raw).ok_or(LoginError::InvalidToken)?;
+        let sessions = self.sessions.clone();
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let now = db::now();
+                    let customer_id = tokens_q::consume(
+                        conn,
+                        token.hash().as_str(),
+                        Purpose::VerifyEmail.as_str(),
+                        now,
+                    )?
+                    .ok_or(LoginError::InvalidToken)?;
+                    customers_q::update(
+                        conn,
+                        &customer_id,
+                        &CustomerChanges {
+                            email_verified_at: Some(Some(now)),
+                            updated_at: Some(now),
+                            ..Default::default()
+                        },
+                    )?;
+                    let customer_id = CustomerId::from_trusted(customer_id);
+                    let session = sessions
+                        .issue_in(conn, &customer_id)
+                        .map_err(LoginError::from)?;
+                    audit::record(
+                        conn,
+                        Event::EmailVerified,
+                        Some(customer_id.as_str()),
+                        &meta,
+                    )?;
+                    audit::record(
+                        conn,
+                        Event::SessionCreated,
+                        Some(customer_id.as_str()),
+                        &meta,
+                    )?;
+                    Ok(Login {
+                        customer_id,
+                        session,
+                    })
+                })
+            })
+            .await
+    }
+
+    /// Email and password login. Every refusal but a lockout looks the same, and an unknown
+    /// email is checked against a dummy hash so it takes as long as a known one.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: Password,
+        meta: RequestMeta,
+    ) -> Result<Login, AccountError> {
+        let normalized = Email::parse(email).ok().map(|e| e.normalized().to_owned());
+        let row = match normalized {
+            Some(n) => {
+                self.db
+                    .run(move |conn| Ok::<_, AccountError>(customers_q::find_by_email(conn, &n)?))
+                    .await?
+            }
+            None => None,
+        };
+        let verified = passwords::verify(
+            password.clone(),
+            row.as_ref().and_then(|r| r.password_hash.clone()),
+        )
+        .await;
+        let Some(customer) = row else {
+            return Err(AccountError::InvalidCredentials);
+        };
+        let now = db::now();
+        if let Some(until) = customer.locked_until.filter(|u| *u > now) {
+            return Err(AccountError::Locked { until });
+        }
+        if !verified.ok {
+            return self.record_failure(customer, meta).await;
+        }
+        if customer.email_verified_at.is_none() {
+            return Err(AccountError::InvalidCredentials);
+        }
+        let rehash = if verified.needs_rehash {
+            passwords::hash(password).await.ok()
+        } else {
+            None
+        };
+        let sessions = self.sessions.clone();
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    customers_q::set_lockout(conn, &customer.id, &LockoutState::default())?;
+                    if let Some(hash) = rehash {
+                        customers_q::update(
+                            conn,
+                            &customer.id,
+                            &CustomerChanges {
+                                password_hash: Some(Some(hash)),
+                                ..Default::default()
+                            },
+                        )?;
+                    }
+                    let customer_id = CustomerId::from_trusted(customer.id);
+                    let session = sessions
+                        .issue_in(conn, &customer_id)
+                        .map_err(LoginError::from)?;
+                    audit::record(conn, Event::LoginSuccess, Some(customer_id.as_str()), &meta)?;
+                    audit::record(
+                        conn,
+                        Event::SessionCreated,
+                        Some(customer_id.as_str()),
+                        &meta,
+                    )?;
+                    Ok(Login {
+                        customer_id,
+                        session,
+                    })
+                })
+            })
+            .await
+    }
+
+    async fn record_failure(
+        &self,
+        customer: CustomerRow,
+        meta: RequestMeta,
+    ) -> Result<Login, AccountError> {
+        let base = self.config.lockout_base;
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    // Re-read inside the transaction so concurrent failures all count.
+                    let Some(current) = customers_q::find(conn, &customer.id)? else {
+                        return Err(AccountError::InvalidCredentials);
+                    };
+                    let now = db::now();
+                    let in_window = current
+                        .failed_window_start
+                        .is_some_and(|start| now - start < FAILURE_WINDOW);
+                    let failures = if in_window {
+                        current.failed_logins + 1
+                    } else {
+                        1
+                    };
+                    let window = if in_window {
+                        current.failed_window_start
+                    } else {
+                        Some(now)
+                    };
+                    audit::record(conn, Event::LoginFail, Some(&current.id), &meta)?;
+                    if failures >= MAX_FAILURES {
+                        let lockouts = current.lockouts + 1;
+                        let until = now + lockout_length(base, lockouts);
+                        customers_q::set_lockout(
+                            conn,
+                            &current.id,
+                            &LockoutState {
+                                failed_logins: 0,
+                                failed_window_start: None,
+                                lockouts,
+                                locked_until: Some(until),
+                            },
+                        )?;
+                        audit::record(conn, Event::LoginLock, Some(&current.id), &meta)?;
+                    } else {
+                        customers_q::set_lockout(
+                            conn,
+                            &current.id,
+                            &LockoutState {
+                                failed_logins: failures,
+                                failed_window_start: window,
+                                lockouts: current.lockouts,
+                                locked_until: current.locked_until,
+                            },
+                        )?;
+                    }
+                    Err(AccountError::InvalidCredentials)
+                })
+            })
+            .await
+    }
+
+    /// Mails a reset link to a known address (silently throttled); nothing for an unknown one.
+    pub async fn request_reset(
+        &self,
+        email: Email,
+        link: LinkTemplate,
+        meta: RequestMeta,
+    ) -> Result<(), AccountError> {
+        let config = self.config.clone();
+        let ttl = self.token_ttl();
+        let queued = self
+            .db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let allowed = tokens::email_allowed(conn, &email, &config.rate_limits)?;
+                    let Some(customer) = customers_q::find_by_email(conn, email.normalized())?
+                    else {
+                        return Ok::<_, AccountError>(false);
+                    };
+                    if !allowed {
+                        audit::record(conn, Event::TokenThrottled, Some(&customer.id), &meta)?;
+                        return Ok(false);
+                    }
+                    let token = tokens::issue(conn, &customer.id, Purpose::PasswordReset, ttl)?;
+                    let mail = templates::password_reset(
+                        customer.firstname.as_deref(),
+                        &link.render(token.expose()),
+                        ttl.as_secs(),
+                    );
+                    outbox::enqueue(conn, &customer.email, &mail.subject, &mail.text, &mail.html)?;
+                    audit::record(conn, Event::TokenCreated, Some(&customer.id), &meta)?;
+                    Ok(true)
+                })
+            })
+            .await?;
+        if queued {
+            self.doorbell.ring();
+        }
+        Ok(())
+    }
+
+    /// Whether a reset token would work now, without using it up.
+    pub async fn reset_token_valid(&self, raw: &str) -> Result<bool, AccountError> {
+        let Some(token) = PlainToken::parse(raw) else {
+            return Ok(false);
+        };
+        self.db
+            .run(move |conn| {
+                Ok::<_, AccountError>(
+                    tokens_q::peek_live(
+                        conn,
+                        token.hash().as_str(),
+                        Purpose::PasswordReset.as_str(),
+                        db::now(),
+                    )?
+                    .is_some(),
+                )
+            })
+            .await
+    }
+
+    /// Sets a new password with a reset token. Every session and outstanding token of the
+    /// customer dies, and a notice is mailed; the customer is not logged in.
+    pub async fn reset_password(
+        &self,
+        raw: &str,
+        password: Password,
+        meta: RequestMeta,
+    ) -> Result<(), AccountError> {
+        let token = PlainToken::parse(raw).ok_or(LoginError::InvalidToken)?;
+        let hash = passwords::hash(password)
+            .await
+            .map_err(AccountError::Hash)?;
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let now = db::now();
+                    let customer_id = tokens_q::consume(
+                        conn,
+                        token.hash().as_str(),
+                        Purpose::PasswordReset.as_str(),
+                        now,
+                    )?
+                    .ok_or(LoginError::InvalidToken)?;
+                    let current =
+                        customers_q::find(conn, &customer_id)?.ok_or(LoginError::InvalidToken)?;
+                    customers_q::update(
+                        conn,
+                        &customer_id,
+                        &CustomerChanges {
+                            password_hash: Some(Some(hash)),
+                            // The link reached their inbox: the address is theirs.
+                            email_verified_at: Some(Some(current.email_verified_at.unwrap_or(now))),
+                            updated_at: Some(now),
+                            ..Default::default()
+                        },
+                    )?;
+                    tokens::after_password_change(conn, &current, None, &meta)?;
+                    Ok::<_, AccountError>(())
+                })
+            })
+            .await?;
+        self.doorbell.ring();
+        Ok(())
+    }
+
+    /// Ends every session of the customer.
+    pub async fn logout_all(
+        &self,
+        customer_id: &CustomerId,
+        meta: RequestMeta,
+    ) -> Result<usize, AccountError> {
+        let id = customer_id.clone();
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let n = SessionService::revoke_all_in(conn, id.as_str())?;
+                    audit::record(conn, Event::SessionLogoutAll, Some(id.as_str()), &meta)?;
+                    Ok::<_, AccountError>(n)
+                })
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockouts_double_up_to_a_day() {
+        let base = Duration::from_secs(900);
+        assert_eq!(lockout_length(base, 1), TimeDelta::minutes(15));
+        assert_eq!(lockout_length(base, 2), TimeDelta::minutes(30));
+        assert_eq!(lockout_length(base, 3), TimeDelta::minutes(60));
+        assert_eq!(lockout_length(base, 50), TimeDelta::hours(24));
+    }
+}

@@ -1,0 +1,89 @@
+//! What every mailed-token flow shares: the per-address throttle, issuing a token of one
+//! purpose (voiding that customer's older ones), and the aftermath of a password change.
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use sha2::{Digest, Sha256};
+
+use super::audit::{self, Event, RequestMeta};
+use super::rate_limit::hit_within;
+use crate::config::RateLimits;
+use crate::db::customers::{self as customers_q, CustomerRow, LockoutState};
+use crate::db::{self, sessions, tokens as q, DbConnection};
+use crate::domain::token::{PlainToken, Purpose};
+use crate::domain::Email;
+use crate::mail::{outbox, templates};
+
+/// Rate-limit buckets name an address only by a hash of it.
+fn email_bucket(window: &str, email: &Email) -> String {
+    let digest = Sha256::digest(email.normalized().as_bytes());
+    let short: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+    format!("email:{window}:{short}")
+}
+
+/// Counts one mail to `email` and says whether it is still within the per-address limits.
+/// Counted for known and unknown addresses alike, so both paths do the same work.
+pub fn email_allowed(
+    conn: &mut DbConnection,
+    email: &Email,
+    limits: &RateLimits,
+) -> diesel::QueryResult<bool> {
+    let minute_ok = hit_within(
+        conn,
+        &email_bucket("1m", email),
+        Duration::from_secs(60),
+        limits.email_per_minute,
+    )?;
+    let hour_ok = hit_within(
+        conn,
+        &email_bucket("1h", email),
+        Duration::from_secs(3600),
+        limits.email_per_hour,
+    )?;
+    Ok(minute_ok && hour_ok)
+}
+
+/// A new token of `purpose` for the customer; older unused ones of that purpose stop working.
+pub fn issue(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    purpose: Purpose,
+    ttl: Duration,
+) -> diesel::QueryResult<PlainToken> {
+    let token = PlainToken::generate();
+    let now = db::now();
+    q::void_unused(conn, customer_id, purpose.as_str())?;
+    q::insert(
+        conn,
+        &q::NewToken {
+            token_hash: token.hash().as_str(),
+            customer_id,
+            purpose: purpose.as_str(),
+            created_at: now,
+            expires_at: now + TimeDelta::from_std(ttl).unwrap_or(TimeDelta::minutes(15)),
+        },
+    )?;
+    Ok(token)
+}
+
+/// After a password was set or changed: every other session ends, every outstanding token of
+/// every purpose stops working, the lockout is cleared, and the customer is told by mail.
+pub fn after_password_change(
+    conn: &mut DbConnection,
+    customer: &CustomerRow,
+    keep_session: Option<&str>,
+    meta: &RequestMeta,
+) -> diesel::QueryResult<()> {
+    let now = db::now();
+    match keep_session {
+        Some(keep) => sessions::revoke_all_except(conn, &customer.id, keep, now)?,
+        None => sessions::revoke_all(conn, &customer.id, now)?,
+    };
+    q::void_all_unused(conn, &customer.id)?;
+    customers_q::set_lockout(conn, &customer.id, &LockoutState::default())?;
+    audit::record(conn, Event::PasswordChange, Some(&customer.id), meta)?;
+    let mail = templates::password_changed(customer.firstname.as_deref());
+    outbox::enqueue(conn, &customer.email, &mail.subject, &mail.text, &mail.html)?;
+    Ok(())
+}
