@@ -296,12 +296,13 @@ impl AccountService {
         meta: RequestMeta,
     ) -> Result<Login, AccountError> {
         let base = self.config.lockout_base;
+        // The counter must commit, so the transaction succeeds and the refusal comes after.
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
                     // Re-read inside the transaction so concurrent failures all count.
                     let Some(current) = customers_q::find(conn, &customer.id)? else {
-                        return Err(AccountError::InvalidCredentials);
+                        return Ok::<_, AccountError>(());
                     };
                     let now = db::now();
                     let in_window = current
@@ -344,10 +345,11 @@ impl AccountService {
                             },
                         )?;
                     }
-                    Err(AccountError::InvalidCredentials)
+                    Ok(())
                 })
             })
-            .await
+            .await?;
+        Err(AccountError::InvalidCredentials)
     }
 
     /// Mails a reset link to a known address (silently throttled); nothing for an unknown one.

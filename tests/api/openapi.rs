@@ -54,6 +54,13 @@ async fn served_document_is_openapi_31_with_both_security_schemes() {
         ("/v1/orders", &["get", "post"][..]),
         ("/v1/orders/{order_id}", &["get", "put"][..]),
         ("/.well-known/jwks.json", &["get"][..]),
+        ("/v1/customers/register", &["post"][..]),
+        ("/v1/customers/verify-email", &["post"][..]),
+        ("/v1/customers/login", &["post"][..]),
+        ("/v1/customers/password-reset-email", &["post"][..]),
+        ("/v1/customers/password-reset/verify", &["post"][..]),
+        ("/v1/customers/password-reset", &["post"][..]),
+        ("/v1/customers/logout-all", &["post"][..]),
         ("/healthz", &["get"][..]),
         ("/readyz", &["get"][..]),
     ] {
@@ -61,6 +68,10 @@ async fn served_document_is_openapi_31_with_both_security_schemes() {
             assert!(doc["paths"][path][m].is_object(), "{m} {path} documented");
         }
     }
+    // Passwords are write-only: documented on requests, never on the customer object.
+    let customer = &doc["components"]["schemas"]["CustomerView"]["properties"];
+    assert!(customer["has_password"].is_object());
+    assert!(customer.get("password").is_none() && customer.get("password_hash").is_none());
     let docs = app.client.get(app.url("/docs/")).send().await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(
