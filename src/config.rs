@@ -244,6 +244,9 @@ pub struct Config {
     /// The first retry waits this long; each next one twice as long, up to `mail_retry_max`.
     pub mail_retry_base: Duration,
     pub mail_retry_max: Duration,
+    /// How long a worker holds a claimed message before another may take it over (a worker
+    /// that died mid-send); longer than any SMTP exchange.
+    pub mail_lease: Duration,
     /// How often an idle mail worker looks for queued messages.
     pub mail_poll_interval: Duration,
     pub rate_limits: RateLimits,
@@ -297,6 +300,7 @@ impl Config {
             mail_retry_base: Duration::from_secs(1),
             mail_retry_max: Duration::from_secs(60),
             mail_poll_interval: Duration::from_secs(1),
+            mail_lease: Duration::from_secs(60),
             rate_limits: RateLimits::default(),
             trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
@@ -400,6 +404,13 @@ impl Config {
             "PATRON_MAIL_RETRY_MAX_MS",
             c.mail_retry_max.as_millis() as u64,
         )?);
+        c.mail_lease = seconds(&get, "PATRON_MAIL_LEASE_SECONDS", c.mail_lease)?;
+        if c.mail_lease < Duration::from_secs(2) {
+            return Err(ConfigError::invalid(
+                "PATRON_MAIL_LEASE_SECONDS",
+                "must be at least 2 seconds",
+            ));
+        }
         let poll_ms = number(
             &get,
             "PATRON_MAIL_POLL_MS",

@@ -248,7 +248,7 @@ pub async fn verify_email(
 /// Log in with email and password. A wrong password, an unknown email and an unverified
 /// account get one identical 401; ten failures in 15 minutes lock the account for a while.
 #[utoipa::path(
-    post, path = "/v1/customers/login", tag = "accounts",
+    post, path = "/v1/customers/login", operation_id = "login_with_password", tag = "accounts",
     request_body = PasswordLoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
@@ -286,7 +286,7 @@ pub async fn login(
 
 /// Mail a password-reset link. Always `{"success": true}`.
 #[utoipa::path(
-    post, path = "/v1/customers/password-reset-email", tag = "accounts",
+    post, path = "/v1/customers/password-reset-email", operation_id = "password_reset_email", tag = "accounts",
     request_body = ResetEmailRequest,
     responses(
         (status = 200, description = "Accepted (whether or not the email is known)", body = Success),
@@ -325,7 +325,7 @@ pub async fn reset_email(
 
 /// Tell whether a reset token would work, without using it up.
 #[utoipa::path(
-    post, path = "/v1/customers/password-reset/verify", tag = "accounts",
+    post, path = "/v1/customers/password-reset/verify", operation_id = "password_reset_verify", tag = "accounts",
     request_body = TokenRequest,
     responses(
         (status = 200, description = "Whether the token is valid", body = TokenValidity),
@@ -360,7 +360,7 @@ pub async fn reset_verify(
 /// Set a new password with a reset token. Every session and outstanding link of the customer
 /// stops working; the customer is not logged in and gets a notice by mail.
 #[utoipa::path(
-    post, path = "/v1/customers/password-reset", tag = "accounts",
+    post, path = "/v1/customers/password-reset", operation_id = "password_reset", tag = "accounts",
     request_body = ResetRequest,
     responses(
         (status = 200, description = "Changed", body = PasswordChanged),

@@ -29,7 +29,7 @@ pub struct CustomerView {
     pub email: String,
     pub phone: Option<String>,
     /// Merchant data: an object, or `[]` when empty (as Chec renders it).
-    #[schema(value_type = Object)]
+    #[schema(schema_with = super::openapi::object_or_empty_array)]
     pub meta: Value,
     /// Unix seconds.
     pub created: i64,
@@ -166,7 +166,12 @@ pub struct CustomerListParams {
     pub external_id: Option<String>,
 }
 
-pub type CustomerList = Paginated<CustomerView>;
+/// A page of customers (documentation of `Paginated<CustomerView>`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerList {
+    pub data: Vec<CustomerView>,
+    pub meta: super::pagination::PageMeta,
+}
 
 /// The id in the path; anything malformed is simply not found.
 pub fn path_customer_id(raw: &str) -> Result<CustomerId, ApiError> {
@@ -186,7 +191,7 @@ fn sort_column(raw: &str) -> Option<SortColumn> {
 
 /// Create a customer.
 #[utoipa::path(
-    post, path = "/v1/customers", tag = "customers",
+    post, path = "/v1/customers", operation_id = "create_customer", tag = "customers",
     request_body = CustomerCreate,
     responses(
         (status = 201, description = "The new customer", body = CustomerView),
@@ -212,7 +217,7 @@ pub async fn create(
 
 /// List customers, paginated, with search, filters and sorting.
 #[utoipa::path(
-    get, path = "/v1/customers", tag = "customers",
+    get, path = "/v1/customers", operation_id = "list_customers", tag = "customers",
     params(PageParams, CustomerListParams),
     responses(
         (status = 200, description = "A page of customers", body = CustomerList),
@@ -290,7 +295,7 @@ pub async fn list(
 
 /// Get one customer: with the secret key, or the customer's own bearer token.
 #[utoipa::path(
-    get, path = "/v1/customers/{customer_id}", tag = "customers",
+    get, path = "/v1/customers/{customer_id}", operation_id = "get_customer", tag = "customers",
     params(("customer_id" = String, Path, description = "Customer id (cstmr_...)")),
     responses(
         (status = 200, description = "The customer", body = CustomerView),
@@ -313,7 +318,7 @@ pub async fn get(
 
 /// Update a customer partially: absent fields keep their values.
 #[utoipa::path(
-    put, path = "/v1/customers/{customer_id}", tag = "customers",
+    put, path = "/v1/customers/{customer_id}", operation_id = "update_customer", tag = "customers",
     params(("customer_id" = String, Path, description = "Customer id (cstmr_...)")),
     request_body = CustomerUpdate,
     responses(
@@ -349,7 +354,7 @@ pub async fn update(
 
 /// Delete a customer and their personal data. Their orders remain, anonymised.
 #[utoipa::path(
-    delete, path = "/v1/customers/{customer_id}", tag = "customers",
+    delete, path = "/v1/customers/{customer_id}", operation_id = "delete_customer", tag = "customers",
     params(("customer_id" = String, Path, description = "Customer id (cstmr_...)")),
     responses(
         (status = 200, description = "Deleted", body = CustomerDeleted),

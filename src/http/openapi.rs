@@ -82,3 +82,20 @@ pub fn document() -> String {
     json.push('\n');
     json
 }
+
+/// Chec renders an empty object as `[]` (a PHP habit), so these fields are an object, or an
+/// empty array.
+pub fn object_or_empty_array() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Object))
+            .item(
+                ArrayBuilder::new()
+                    .items(ObjectBuilder::new())
+                    .max_items(Some(0)),
+            )
+            .description(Some("An object, or [] when empty (as Chec renders it)"))
+            .build(),
+    )
+}

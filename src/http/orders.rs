@@ -97,20 +97,20 @@ pub struct OrderView {
     pub currency: CurrencyView,
     pub order_value: Price,
     /// Merchant data: an object, or `[]` when empty.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = super::openapi::object_or_empty_array)]
     pub meta: Value,
     pub order: OrderTotals,
     /// Shipping address (Chec address fields), `[]` when none.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = super::openapi::object_or_empty_array)]
     pub shipping: Value,
     /// Billing address, `[]` when none.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = super::openapi::object_or_empty_array)]
     pub billing: Value,
     /// Who placed the order (`null` once the customer was erased).
     #[schema(value_type = Option<Object>)]
     pub customer: Value,
     /// The merchant's own ids for this order, `[]` when none.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = super::openapi::object_or_empty_array)]
     pub references: Value,
     pub tax: TaxView,
 }
@@ -237,7 +237,12 @@ pub fn render(row: OrderRow) -> OrderView {
     }
 }
 
-pub type OrderList = Paginated<OrderView>;
+/// A page of orders (documentation of `Paginated<OrderView>`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderList {
+    pub data: Vec<OrderView>,
+    pub meta: super::pagination::PageMeta,
+}
 
 // ---- input -----------------------------------------------------------------------------
 
@@ -603,7 +608,7 @@ async fn respond_page(
 
 /// Record an order (the shop's checkout or order system).
 #[utoipa::path(
-    post, path = "/v1/orders", tag = "orders",
+    post, path = "/v1/orders", operation_id = "create_order", tag = "orders",
     request_body = OrderCreate,
     responses(
         (status = 201, description = "The recorded order", body = OrderView),
@@ -627,7 +632,7 @@ pub async fn create(
 
 /// List all orders (secret key).
 #[utoipa::path(
-    get, path = "/v1/orders", tag = "orders",
+    get, path = "/v1/orders", operation_id = "list_orders", tag = "orders",
     params(PageParams, OrderListParams),
     responses(
         (status = 200, description = "A page of orders", body = OrderList),
@@ -667,7 +672,7 @@ pub async fn list(
 
 /// Get one order (secret key).
 #[utoipa::path(
-    get, path = "/v1/orders/{order_id}", tag = "orders",
+    get, path = "/v1/orders/{order_id}", operation_id = "get_order", tag = "orders",
     params(("order_id" = String, Path, description = "Order id (ord_...)")),
     responses(
         (status = 200, description = "The order", body = OrderView),
@@ -689,7 +694,7 @@ pub async fn get(
 
 /// Change an order's statuses or meta (secret key).
 #[utoipa::path(
-    put, path = "/v1/orders/{order_id}", tag = "orders",
+    put, path = "/v1/orders/{order_id}", operation_id = "update_order", tag = "orders",
     params(("order_id" = String, Path, description = "Order id (ord_...)")),
     request_body = OrderUpdate,
     responses(
@@ -742,7 +747,7 @@ pub async fn update(
 
 /// A customer's orders, newest first by default (the customer's JWT or the secret key).
 #[utoipa::path(
-    get, path = "/v1/customers/{customer_id}/orders", tag = "orders",
+    get, path = "/v1/customers/{customer_id}/orders", operation_id = "list_customer_orders", tag = "orders",
     params(("customer_id" = String, Path, description = "Customer id (cstmr_...)"), PageParams,
         ("sortBy" = Option<String>, Query, description = "created_at (default) or updated_at")),
     responses(
@@ -772,7 +777,7 @@ pub async fn list_for_customer(
 
 /// One order of a customer; another customer's order is not found.
 #[utoipa::path(
-    get, path = "/v1/customers/{customer_id}/orders/{order_id}", tag = "orders",
+    get, path = "/v1/customers/{customer_id}/orders/{order_id}", operation_id = "get_customer_order", tag = "orders",
     params(
         ("customer_id" = String, Path, description = "Customer id (cstmr_...)"),
         ("order_id" = String, Path, description = "Order id (ord_...)"),

@@ -83,9 +83,10 @@ impl PageParams {
     }
 }
 
-/// A page of results, as Chec returns collections.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Paginated<T: ToSchema> {
+/// A page of results, as Chec returns collections. Each collection documents itself with a
+/// concrete schema (`CustomerList`, `OrderList`), so generated clients get distinct types.
+#[derive(Debug, Serialize)]
+pub struct Paginated<T: Serialize> {
     pub data: Vec<T>,
     pub meta: PageMeta,
 }
@@ -114,7 +115,7 @@ pub struct PageLinks {
     pub next: Option<String>,
 }
 
-impl<T: ToSchema> Paginated<T> {
+impl<T: Serialize> Paginated<T> {
     pub fn new(req: &HttpRequest, data: Vec<T>, total: u64, per_page: u32, page: u32) -> Self {
         let count = data.len() as u64;
         // Laravel's paginator: at least one page, even when empty.

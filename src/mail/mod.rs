@@ -52,7 +52,8 @@ impl Mailer {
             .map_err(|e| format!("PATRON_MAIL_FROM: {e}"))?;
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
             .map_err(|e| format!("PATRON_SMTP_URL: {e}"))?
-            .timeout(Some(Duration::from_secs(20)))
+            // Shorter than the outbox lease, so no other worker takes over a live send.
+            .timeout(Some(Duration::from_secs(20).min(config.mail_lease / 2)))
             .build();
         Ok(Mailer::Smtp {
             transport: Box::new(transport),

@@ -17,8 +17,6 @@ use crate::db::outbox::{self as q, NewMessage};
 use crate::db::{self, Db, DbConnection, DbError};
 use crate::domain::random;
 
-/// How long a claimed message is held before another worker may take it over.
-const LEASE: Duration = Duration::from_secs(60);
 const BATCH: i64 = 20;
 /// Old sent/failed rows, expired tokens and sessions are cleaned up this often.
 const JANITOR_EVERY: Duration = Duration::from_secs(600);
@@ -69,6 +67,7 @@ pub struct Worker {
     max_attempts: i32,
     retry_base: Duration,
     retry_max: Duration,
+    lease: Duration,
 }
 
 /// The wait before try number `attempts + 1`: doubling from `base`, at most `max`.
@@ -89,6 +88,7 @@ impl Worker {
             max_attempts: config.mail_max_attempts,
             retry_base: config.mail_retry_base,
             retry_max: config.mail_retry_max,
+            lease: config.mail_lease,
         }
     }
 
@@ -118,11 +118,12 @@ impl Worker {
 
     /// Claims and sends one batch; returns how many messages it handled.
     pub async fn run_once(&self) -> Result<usize, DbError> {
+        let lease = TimeDelta::from_std(self.lease).unwrap_or(TimeDelta::minutes(1));
         let claimed = self
             .db
-            .run(|conn| {
+            .run(move |conn| {
                 let now = db::now();
-                let lease_until = now + TimeDelta::from_std(LEASE).unwrap_or(TimeDelta::minutes(1));
+                let lease_until = now + lease;
                 q::claim(conn, now, lease_until, BATCH).map_err(DbError::from)
             })
             .await?;
