@@ -212,9 +212,11 @@ pub struct RateLimits {
 impl Default for RateLimits {
     fn default() -> Self {
         RateLimits {
-            email_token_per_minute: 30,
-            exchange_per_minute: 60,
-            login_per_minute: 60,
+            // A storefront server asks for all its shoppers from one address: generous defaults
+            // that a busy shop does not meet; per-address limits and lockouts stop abuse.
+            email_token_per_minute: 120,
+            exchange_per_minute: 300,
+            login_per_minute: 300,
             email_per_minute: 1,
             email_per_hour: 5,
         }
