@@ -9,13 +9,12 @@ use super::auth::Caller;
 use super::body::typed;
 use super::client::Client;
 use super::error::{ApiError, ErrorBody};
-use super::login::{rate_limited, LoginResponse, Success};
-use super::AppState;
+use super::fields::{self, required_email, required_link};
+use super::login::{LoginResponse, Success};
+use super::{AppState, Limit};
 use crate::domain::customer::Meta;
-use crate::domain::link::LinkTemplate;
 use crate::domain::password::Password;
 use crate::domain::validation::{text, Collector};
-use crate::domain::{Email, ValidationError};
 use crate::service::accounts::{AccountError, Registration};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -97,30 +96,6 @@ impl From<AccountError> for ApiError {
     }
 }
 
-fn required_email(c: &mut Collector, raw: Option<&str>) -> Option<Email> {
-    match raw {
-        None => {
-            c.add("email_required", "email", "The email field is required.");
-            None
-        }
-        Some(raw) => c.take(Email::parse(raw)),
-    }
-}
-
-fn required_link(c: &mut Collector, raw: Option<&str>, state: &AppState) -> Option<LinkTemplate> {
-    match raw {
-        None => {
-            c.add(
-                "invalid_base_url",
-                "base_url",
-                "The base url field is required.",
-            );
-            None
-        }
-        Some(raw) => c.take(LinkTemplate::parse(raw, &state.config.link_origins)),
-    }
-}
-
 fn required_password(c: &mut Collector, field: &str, raw: Option<&str>) -> Option<Password> {
     match raw {
         None => {
@@ -138,15 +113,6 @@ fn required_password(c: &mut Collector, field: &str, raw: Option<&str>) -> Optio
 fn opt_text(c: &mut Collector, field: &str, v: Option<String>, max: usize) -> Option<String> {
     v.filter(|s| !s.trim().is_empty())
         .and_then(|s| c.take(text(field, s, max)))
-}
-
-fn invalid_token() -> ApiError {
-    ValidationError::field(
-        "invalid_token",
-        "token",
-        "The token is invalid or has expired.",
-    )
-    .into()
 }
 
 /// Create a password account. The answer is the same whether or not the email is taken: a new
@@ -169,15 +135,7 @@ pub async fn register(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_merchant()?;
-    state
-        .limiter
-        .per_minute(
-            "register",
-            &client.ip_key(),
-            state.config.rate_limits.email_token_per_minute,
-        )
-        .await
-        .map_err(rate_limited)?;
+    state.limit(&client, Limit::MailRequest).await?;
     let body: RegisterRequest = typed(body.into_inner())?;
     let mut c = Collector::new();
     let email = required_email(&mut c, body.email.as_deref());
@@ -227,20 +185,12 @@ pub async fn verify_email(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_merchant()?;
-    state
-        .limiter
-        .per_minute(
-            "exchange-token",
-            &client.ip_key(),
-            state.config.rate_limits.exchange_per_minute,
-        )
-        .await
-        .map_err(rate_limited)?;
+    state.limit(&client, Limit::TokenUse).await?;
     let body: TokenRequest = typed(body.into_inner())?;
     let token = body
         .token
         .filter(|t| !t.trim().is_empty())
-        .ok_or_else(invalid_token)?;
+        .ok_or_else(fields::invalid_token)?;
     let login = state.accounts.verify_email(&token, client.0).await?;
     Ok(HttpResponse::Ok().json(LoginResponse::from(login)))
 }
@@ -264,15 +214,7 @@ pub async fn login(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_merchant()?;
-    state
-        .limiter
-        .per_minute(
-            "login",
-            &client.ip_key(),
-            state.config.rate_limits.login_per_minute,
-        )
-        .await
-        .map_err(rate_limited)?;
+    state.limit(&client, Limit::Login).await?;
     let body: PasswordLoginRequest = typed(body.into_inner())?;
     let (Some(email), Some(password)) = (body.email, body.password) else {
         return Err(AccountError::InvalidCredentials.into());
@@ -303,15 +245,7 @@ pub async fn reset_email(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_merchant()?;
-    state
-        .limiter
-        .per_minute(
-            "email-token",
-            &client.ip_key(),
-            state.config.rate_limits.email_token_per_minute,
-        )
-        .await
-        .map_err(rate_limited)?;
+    state.limit(&client, Limit::MailRequest).await?;
     let body: ResetEmailRequest = typed(body.into_inner())?;
     let mut c = Collector::new();
     let email = required_email(&mut c, body.email.as_deref());
@@ -340,15 +274,7 @@ pub async fn reset_verify(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_merchant()?;
-    state
-        .limiter
-        .per_minute(
-            "exchange-token",
-            &client.ip_key(),
-            state.config.rate_limits.exchange_per_minute,
-        )
-        .await
-        .map_err(rate_limited)?;
+    state.limit(&client, Limit::TokenUse).await?;
     let body: TokenRequest = typed(body.into_inner())?;
     let valid = match body.token.as_deref() {
         Some(t) => state.accounts.reset_token_valid(t).await?,
@@ -376,15 +302,7 @@ pub async fn reset(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_merchant()?;
-    state
-        .limiter
-        .per_minute(
-            "exchange-token",
-            &client.ip_key(),
-            state.config.rate_limits.exchange_per_minute,
-        )
-        .await
-        .map_err(rate_limited)?;
+    state.limit(&client, Limit::TokenUse).await?;
     let body: ResetRequest = typed(body.into_inner())?;
     let mut c = Collector::new();
     let token = body.token.filter(|t| !t.trim().is_empty());
@@ -411,7 +329,7 @@ pub async fn reset(
     }
     c.finish()?;
     let (Some(token), Some(password)) = (token, password) else {
-        return Err(invalid_token());
+        return Err(fields::invalid_token());
     };
     state
         .accounts

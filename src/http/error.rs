@@ -250,12 +250,7 @@ impl From<SessionError> for ApiError {
 impl From<LoginError> for ApiError {
     fn from(e: LoginError) -> Self {
         match e {
-            LoginError::InvalidToken => ValidationError::field(
-                "invalid_token",
-                "token",
-                "The token is invalid or has expired.",
-            )
-            .into(),
+            LoginError::InvalidToken => super::fields::invalid_token(),
             LoginError::CustomerNotFound => ApiError::customer_not_found(),
             LoginError::Session(s) => s.into(),
             LoginError::Db(d) => d.into(),

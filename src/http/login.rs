@@ -10,12 +10,10 @@ use super::body::typed;
 use super::client::Client;
 use super::customers::path_customer_id;
 use super::error::{ApiError, ErrorBody};
-use super::AppState;
-use crate::domain::link::LinkTemplate;
+use super::fields;
+use super::{AppState, Limit};
 use crate::domain::validation::Collector;
-use crate::domain::{Email, ValidationError};
 use crate::service::login::Login;
-use crate::service::rate_limit::RateLimitError;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EmailTokenRequest {
@@ -55,26 +53,6 @@ impl From<Login> for LoginResponse {
     }
 }
 
-pub(super) fn rate_limited(e: RateLimitError) -> ApiError {
-    match e {
-        RateLimitError::Limited { retry_after_secs } => ApiError::RateLimited {
-            code: "rate_limited",
-            message: "Too many requests. Please wait before trying again.",
-            retry_after_secs,
-        },
-        RateLimitError::Db(d) => d.into(),
-    }
-}
-
-fn invalid_token() -> ApiError {
-    ValidationError::field(
-        "invalid_token",
-        "token",
-        "The token is invalid or has expired.",
-    )
-    .into()
-}
-
 /// Email a one-time login link. The answer is the same for known, unknown and throttled
 /// addresses; only the known customer gets a mail.
 #[utoipa::path(
@@ -95,35 +73,11 @@ pub async fn email_token(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_merchant()?;
-    state
-        .limiter
-        .per_minute(
-            "email-token",
-            &client.ip_key(),
-            state.config.rate_limits.email_token_per_minute,
-        )
-        .await
-        .map_err(rate_limited)?;
+    state.limit(&client, Limit::MailRequest).await?;
     let body: EmailTokenRequest = typed(body.into_inner())?;
     let mut c = Collector::new();
-    let email = match body.email.as_deref() {
-        None => {
-            c.add("email_required", "email", "The email field is required.");
-            None
-        }
-        Some(raw) => c.take(Email::parse(raw)),
-    };
-    let link = match body.base_url.as_deref() {
-        None => {
-            c.add(
-                "invalid_base_url",
-                "base_url",
-                "The base url field is required.",
-            );
-            None
-        }
-        Some(raw) => c.take(LinkTemplate::parse(raw, &state.config.link_origins)),
-    };
+    let email = fields::required_email(&mut c, body.email.as_deref());
+    let link = fields::required_link(&mut c, body.base_url.as_deref(), &state);
     c.finish()?;
     if let (Some(email), Some(link)) = (email, link) {
         state.login.request_link(email, link, client.0).await?;
@@ -150,20 +104,12 @@ pub async fn exchange_token(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_merchant()?;
-    state
-        .limiter
-        .per_minute(
-            "exchange-token",
-            &client.ip_key(),
-            state.config.rate_limits.exchange_per_minute,
-        )
-        .await
-        .map_err(rate_limited)?;
+    state.limit(&client, Limit::TokenUse).await?;
     let body: ExchangeTokenRequest = typed(body.into_inner())?;
     let token = body
         .token
         .filter(|t| !t.trim().is_empty())
-        .ok_or_else(invalid_token)?;
+        .ok_or_else(fields::invalid_token)?;
     let login = state.login.exchange(&token, client.0).await?;
     Ok(HttpResponse::Ok().json(LoginResponse::from(login)))
 }

@@ -6,6 +6,7 @@ pub mod body;
 pub mod client;
 pub mod customers;
 pub mod error;
+pub mod fields;
 pub mod health;
 pub mod login;
 pub mod openapi;
@@ -91,6 +92,42 @@ impl AppState {
                 message: "The bearer token is invalid, expired or revoked.",
             }),
         }
+    }
+}
+
+/// The per-client-IP limits, by what the request does.
+#[derive(Debug, Clone, Copy)]
+pub enum Limit {
+    /// Requests that send mail: login links, registrations, reset links.
+    MailRequest,
+    /// Requests that use a mailed token: exchange, verify, reset.
+    TokenUse,
+    /// Password logins.
+    Login,
+}
+
+impl AppState {
+    /// Counts the request against its per-IP limit; 429 past it.
+    pub async fn limit(&self, client: &client::Client, which: Limit) -> Result<(), ApiError> {
+        let r = &self.config.rate_limits;
+        let (bucket, per_minute) = match which {
+            Limit::MailRequest => ("mail", r.email_token_per_minute),
+            Limit::TokenUse => ("token", r.exchange_per_minute),
+            Limit::Login => ("login", r.login_per_minute),
+        };
+        self.limiter
+            .per_minute(bucket, &client.ip_key(), per_minute)
+            .await
+            .map_err(|e| match e {
+                crate::service::rate_limit::RateLimitError::Limited { retry_after_secs } => {
+                    ApiError::RateLimited {
+                        code: "rate_limited",
+                        message: "Too many requests. Please wait before trying again.",
+                        retry_after_secs,
+                    }
+                }
+                crate::service::rate_limit::RateLimitError::Db(d) => d.into(),
+            })
     }
 }
 
