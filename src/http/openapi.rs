@@ -38,7 +38,7 @@ use super::{accounts, customers, error, health, login, orders, pagination};
         accounts::ResetEmailRequest, accounts::ResetRequest, accounts::TokenValidity,
         accounts::PasswordChanged,
     )),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &CommonErrors),
     tags(
         (name = "customers", description = "Customer records and profiles"),
         (name = "login", description = "Magic links, sessions and the JWT keys"),
@@ -71,6 +71,54 @@ impl Modify for SecuritySchemes {
                     .build(),
             ),
         );
+    }
+}
+
+/// Answers every operation can give, documented once instead of on each handler: any
+/// authenticated operation can refuse the credentials (401) or the caller (403, e.g. a customer
+/// token on a merchant endpoint); any operation with a body can find it malformed (400), too
+/// large (413) or invalid (422).
+struct CommonErrors;
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for op in ops.into_iter().flatten() {
+                let mut add = |code: &str, description: &str| {
+                    op.responses
+                        .responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| error(description).into());
+                };
+                if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                    add("401", "No or bad credentials");
+                    add("403", "These credentials may not do this");
+                }
+                if op.request_body.is_some() {
+                    add("400", "Malformed JSON");
+                    add("413", "Body too large");
+                    add("422", "Invalid data");
+                }
+            }
+        }
     }
 }
 
