@@ -22,21 +22,25 @@ pub fn insert(conn: &mut DbConnection, s: &NewSession<'_>) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// The customer of a live session, if the session is live and belongs to that customer.
-pub fn is_live(
+/// The customer behind a live session, read in the same query that checks the session (the
+/// check every customer request makes, so the profile read needs no second trip).
+pub fn live_customer(
     conn: &mut DbConnection,
     id: &str,
     customer_id: &str,
     now: NaiveDateTime,
-) -> QueryResult<bool> {
+) -> QueryResult<Option<super::customers::CustomerRow>> {
+    use super::customers::CustomerRow;
+    use super::schema::customers;
     sessions::table
+        .inner_join(customers::table)
         .filter(sessions::id.eq(id))
         .filter(sessions::customer_id.eq(customer_id))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
-        .count()
-        .get_result::<i64>(conn)
-        .map(|n| n > 0)
+        .select(CustomerRow::as_select())
+        .first(conn)
+        .optional()
 }
 
 pub fn revoke(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {

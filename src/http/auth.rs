@@ -21,12 +21,14 @@ pub const MERCHANT_KEY_HEADER: &str = "x-authorization";
 pub struct CustomerSession {
     pub customer_id: CustomerId,
     pub session_id: String,
+    /// The customer as read together with the session check, this request.
+    pub customer: crate::domain::customer::Customer,
 }
 
 #[derive(Debug, Clone)]
 pub enum Caller {
     Merchant(KeyKind),
-    Customer(CustomerSession),
+    Customer(Box<CustomerSession>),
 }
 
 fn secret_required() -> ApiError {
@@ -106,7 +108,7 @@ impl FromRequest for Caller {
             let state = state.ok_or_else(|| ApiError::Internal("app state missing".into()))?;
             if let Some(token) = bearer {
                 let session = state.authenticate_customer(&token).await?;
-                return Ok(Caller::Customer(session));
+                return Ok(Caller::Customer(Box::new(session)));
             }
             let key = key
                 .filter(|k| !k.is_empty())

@@ -312,7 +312,11 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = path_customer_id(&path)?;
     caller.require_customer_or_secret(&id)?;
-    let customer = state.customers.get(&id).await?;
+    // A customer reading their own profile: it was read with the session check.
+    let customer = match caller.session() {
+        Some(s) if s.customer_id == id => s.customer.clone(),
+        _ => state.customers.get(&id).await?,
+    };
     Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
 }
 

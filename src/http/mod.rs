@@ -82,9 +82,10 @@ impl AppState {
     /// Verifies a customer bearer token.
     pub async fn authenticate_customer(&self, token: &str) -> Result<CustomerSession, ApiError> {
         match self.sessions.authenticate(token).await {
-            Ok((customer_id, session_id)) => Ok(CustomerSession {
+            Ok((customer_id, session_id, row)) => Ok(CustomerSession {
                 customer_id,
                 session_id,
+                customer: crate::service::customers::row_to_customer(row),
             }),
             Err(SessionError::Db(e)) => Err(e.into()),
             Err(_) => Err(ApiError::Unauthenticated {

@@ -238,7 +238,10 @@ impl SessionService {
     }
 
     /// Checks signature, algorithm, issuer, audience and expiry, then that the session is live.
-    pub async fn authenticate(&self, token: &str) -> Result<(CustomerId, String), SessionError> {
+    pub async fn authenticate(
+        &self,
+        token: &str,
+    ) -> Result<(CustomerId, String, crate::db::customers::CustomerRow), SessionError> {
         if token.len() > 4096 {
             return Err(SessionError::Invalid);
         }
@@ -265,17 +268,14 @@ impl SessionService {
             None => self.verify_signature(token, &key)?,
         };
         let (cid, sid) = (customer_id.clone(), session_id.clone());
-        let live = self
+        let customer = self
             .db
             .run(move |conn| {
-                q::is_live(conn, &sid, cid.as_str(), db::now()).map_err(SessionError::from)
+                q::live_customer(conn, &sid, cid.as_str(), db::now()).map_err(SessionError::from)
             })
-            .await?;
-        if live {
-            Ok((customer_id, session_id))
-        } else {
-            Err(SessionError::Invalid)
-        }
+            .await?
+            .ok_or(SessionError::Invalid)?;
+        Ok((customer_id, session_id, customer))
     }
 
     fn verify_signature(
