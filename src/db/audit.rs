@@ -25,14 +25,6 @@ pub fn insert(conn: &mut DbConnection, row: &AuditRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
-pub fn for_customer(conn: &mut DbConnection, customer_id: &str) -> QueryResult<Vec<AuditRow>> {
-    audit_events::table
-        .filter(audit_events::customer_id.eq(customer_id))
-        .order((audit_events::at.asc(), audit_events::id.asc()))
-        .select(AuditRow::as_select())
-        .load(conn)
-}
-
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<AuditRow>> {
     audit_events::table
         .order((audit_events::at.asc(), audit_events::id.asc()))

@@ -131,14 +131,6 @@ pub fn mark_failed(conn: &mut DbConnection, id: &str, error: &str) -> QueryResul
         .map(|_| ())
 }
 
-/// (status, count) for every status present.
-pub fn status_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
-    outbox::table
-        .group_by(outbox::status)
-        .select((outbox::status, diesel::dsl::count_star()))
-        .load(conn)
-}
-
 /// Sent and failed messages older than `before` are deleted.
 pub fn prune(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(

@@ -33,21 +33,6 @@ pub fn hit(conn: &mut DbConnection, bucket: &str, window_start: NaiveDateTime) -
     Ok(rows.first().map(|r| r.hits).unwrap_or(1))
 }
 
-/// Hits so far in the window, without counting one.
-pub fn current(
-    conn: &mut DbConnection,
-    bucket: &str,
-    window_start: NaiveDateTime,
-) -> QueryResult<i32> {
-    rate_limits::table
-        .filter(rate_limits::bucket.eq(bucket))
-        .filter(rate_limits::window_start.eq(window_start))
-        .select(rate_limits::hits)
-        .first(conn)
-        .optional()
-        .map(|h| h.unwrap_or(0))
-}
-
 pub fn prune(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(rate_limits::table.filter(rate_limits::window_start.lt(before))).execute(conn)
 }
