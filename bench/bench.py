@@ -890,7 +890,7 @@ def render(m, results, started, finished):
     if any(r.get("sqlite_version") for r in results.values()):
         L.append(f"| SQLite | {next(r['sqlite_version'] for r in results.values() if r.get('sqlite_version'))} (bundled by libsqlite3-sys 0.38, WAL, synchronous=NORMAL) |")
     L.append(f"| load generators | {m['wrk']}; {m['pgbench']}; bench/sqlite-ceiling (rusqlite) |")
-    L.append(f"| patron | commit {m['commit']}{' + ' + m['dirty'] + ' uncommitted files in src/, migrations/, Cargo.*' if m['dirty'] not in ('', '0') else ''}, release build ({m['rustc']}); 2 HTTP workers (one per core), pool of {os.environ.get('PATRON_DATABASE_POOL_SIZE') or 10} connections |")
+    L.append(f"| patron | commit {m['commit']}{' + ' + m['dirty'] + ' uncommitted files in src/, migrations/, Cargo.*' if m['dirty'] not in ('', '0') else ''}, release build ({m['rustc']}); 2 HTTP workers (one per core), pool of {os.environ.get('PATRON_DATABASE_POOL_SIZE') or 2 * (os.cpu_count() or 1) + 1} connections |")
     L.append(f"| load average before the run | {m['load_before']} |")
     L.append("")
     L.append("Every load runs over loopback on this same machine: patron, the database and the load generator "

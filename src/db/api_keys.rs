@@ -30,7 +30,7 @@ pub fn live_kind_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Opt
         .filter(api_keys::key_hash.eq(hash))
         .filter(api_keys::revoked_at.is_null())
         .select(api_keys::kind)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

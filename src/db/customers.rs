@@ -114,7 +114,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CustomerRow
     customers::table
         .find(id)
         .select(CustomerRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -125,7 +125,7 @@ pub fn find_by_email(
     customers::table
         .filter(customers::email_normalized.eq(email_normalized))
         .select(CustomerRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -1,5 +1,9 @@
 //! The database: one Diesel connection type over SQLite and PostgreSQL, an r2d2 pool, embedded
 //! migrations, and the bridge that runs blocking Diesel work off the async threads.
+//!
+//! Lookups by a unique key end in `get_result`, not `first`: `first` sends `LIMIT` as a bound
+//! parameter, and SQLite re-prepares a statement whose `LIMIT` is rebound (a quarter of the CPU
+//! of a SQLite profile read went there).
 
 pub mod api_keys;
 pub mod audit;
@@ -12,6 +16,7 @@ pub mod sessions;
 pub mod signing_keys;
 pub mod tokens;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -48,6 +53,27 @@ pub enum DbError {
     Query(DieselError),
     #[error("database task failed: {0}")]
     Task(String),
+}
+
+impl DbError {
+    /// Whether the connection itself may be at fault (so it is worth checking before reuse).
+    /// A unique violation was decided by a healthy database.
+    pub fn may_be_connection(&self) -> bool {
+        !matches!(self, DbError::UniqueViolation(_))
+    }
+}
+
+/// What `Db::run` needs to know of a failed unit of work: whether it failed in the database,
+/// where the connection may have died, or on a business rule (a 404, an invalid token), which
+/// needs no check of the connection.
+pub trait DatabaseFailure {
+    fn database_failure(&self) -> bool;
+}
+
+impl DatabaseFailure for DbError {
+    fn database_failure(&self) -> bool {
+        self.may_be_connection()
+    }
 }
 
 impl From<DieselError> for DbError {
@@ -161,13 +187,18 @@ pub fn connect_and_migrate(
     let mut conn = manager.connect_raw()?;
     run_migrations(&mut conn)?;
     drop(conn);
+    let permits = Arc::new(tokio::sync::Semaphore::new(pool_size as usize));
     let pool = r2d2::Pool::builder()
         .max_size(pool_size)
         .min_idle(Some(1))
         .connection_timeout(timeout)
         .test_on_check_out(false)
         .build_unchecked(manager);
-    Ok(Db { pool })
+    Ok(Db {
+        pool,
+        permits,
+        wait: timeout,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -201,9 +232,16 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<(), StartupDbError> {
 }
 
 /// The pool, plus the one way to use it from async code.
+///
+/// Requests queue for a connection on a fair (first come, first served) semaphore with one
+/// permit per pooled connection, before they take a blocking thread: r2d2 wakes its waiters in
+/// no particular order, which gave the slowest requests ten times the median wait, and every
+/// waiter held a thread (and its malloc arena) while it slept.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
+    permits: Arc<tokio::sync::Semaphore>,
+    wait: Duration,
 }
 
 impl Db {
@@ -212,15 +250,20 @@ impl Db {
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: From<DbError> + Send + 'static,
+        E: From<DbError> + DatabaseFailure + Send + 'static,
     {
+        let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| DbError::Unavailable("timed out waiting for a connection".into()))?
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut pooled = pool
                 .get()
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
             let result = f(&mut pooled.conn);
-            if result.is_err() {
+            if result.as_ref().is_err_and(|e| e.database_failure()) {
                 if let Err(e) = pooled.conn.batch_execute("SELECT 1") {
                     // The failure was the connection, not the query: say so (503), and keep
                     // this connection out of the pool.

@@ -51,7 +51,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OrderRow>> 
     orders::table
         .find(id)
         .select(OrderRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -39,7 +39,7 @@ pub fn live_customer(
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
         .select(CustomerRow::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

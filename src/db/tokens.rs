@@ -82,7 +82,7 @@ pub fn peek_live(
         .filter(login_tokens::used_at.is_null())
         .filter(login_tokens::expires_at.gt(now))
         .select(login_tokens::customer_id)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -91,7 +91,7 @@ pub fn owner(conn: &mut DbConnection, token_hash: &str) -> QueryResult<Option<St
     login_tokens::table
         .filter(login_tokens::token_hash.eq(token_hash))
         .select(login_tokens::customer_id)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -587,6 +587,7 @@ fn list_query(
     };
     OrderListQuery {
         customer_id: customer,
+        customer_known: false,
         sort,
         direction: paging.direction,
         limit: paging.limit,
@@ -770,8 +771,9 @@ pub async fn list_for_customer(
     let id = path_customer_id(&path)?;
     caller.require_customer_or_secret(&id)?;
     let mut c = Collector::new();
-    let query = list_query(&mut c, &paging, &params, Some(id));
+    let mut query = list_query(&mut c, &paging, &params, Some(id));
     c.finish()?;
+    query.customer_known = caller.session().is_some();
     respond_page(&req, &state, query).await
 }
 

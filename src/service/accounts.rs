@@ -43,6 +43,18 @@ pub enum AccountError {
     Db(#[from] DbError),
 }
 
+impl crate::db::DatabaseFailure for AccountError {
+    fn database_failure(&self) -> bool {
+        match self {
+            AccountError::Db(e) => e.database_failure(),
+            AccountError::Login(e) => e.database_failure(),
+            AccountError::InvalidCredentials
+            | AccountError::Locked { .. }
+            | AccountError::Hash(_) => false,
+        }
+    }
+}
+
 impl From<diesel::result::Error> for AccountError {
     fn from(e: diesel::result::Error) -> Self {
         AccountError::Db(e.into())

@@ -28,6 +28,12 @@ pub enum CustomerError {
     Db(#[from] DbError),
 }
 
+impl crate::db::DatabaseFailure for CustomerError {
+    fn database_failure(&self) -> bool {
+        matches!(self, CustomerError::Db(e) if e.database_failure())
+    }
+}
+
 impl From<diesel::result::Error> for CustomerError {
     fn from(e: diesel::result::Error) -> Self {
         CustomerError::Db(e.into())

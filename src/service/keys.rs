@@ -47,6 +47,12 @@ pub enum KeyError {
     Db(#[from] DbError),
 }
 
+impl crate::db::DatabaseFailure for KeyError {
+    fn database_failure(&self) -> bool {
+        matches!(self, KeyError::Db(e) if e.database_failure())
+    }
+}
+
 impl From<diesel::result::Error> for KeyError {
     fn from(e: diesel::result::Error) -> Self {
         KeyError::Db(e.into())

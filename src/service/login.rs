@@ -25,6 +25,16 @@ pub enum LoginError {
     Db(#[from] DbError),
 }
 
+impl crate::db::DatabaseFailure for LoginError {
+    fn database_failure(&self) -> bool {
+        match self {
+            LoginError::Db(e) => e.database_failure(),
+            LoginError::Session(e) => e.database_failure(),
+            LoginError::InvalidToken | LoginError::CustomerNotFound => false,
+        }
+    }
+}
+
 impl From<diesel::result::Error> for LoginError {
     fn from(e: diesel::result::Error) -> Self {
         LoginError::Db(e.into())

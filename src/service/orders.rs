@@ -21,6 +21,12 @@ pub enum OrderError {
     Db(#[from] DbError),
 }
 
+impl crate::db::DatabaseFailure for OrderError {
+    fn database_failure(&self) -> bool {
+        matches!(self, OrderError::Db(e) if e.database_failure())
+    }
+}
+
 impl From<diesel::result::Error> for OrderError {
     fn from(e: diesel::result::Error) -> Self {
         OrderError::Db(e.into())
@@ -39,6 +45,9 @@ pub struct OrderPatch {
 #[derive(Debug, Clone)]
 pub struct OrderListQuery {
     pub customer_id: Option<CustomerId>,
+    /// The customer was read moments ago by the caller's own session check, so its existence
+    /// needs no second look.
+    pub customer_known: bool,
     pub sort: SortColumn,
     pub direction: SortDirection,
     pub limit: u32,
@@ -239,7 +248,7 @@ impl OrderService {
         self.db
             .run(move |conn| {
                 let customer = query.customer_id.as_ref().map(|c| c.as_str().to_owned());
-                if let Some(id) = &customer {
+                if let Some(id) = customer.as_ref().filter(|_| !query.customer_known) {
                     if customers_q::find(conn, id)?.is_none() {
                         return Err(OrderError::CustomerNotFound);
                     }

@@ -14,6 +14,12 @@ pub enum RateLimitError {
     Db(#[from] DbError),
 }
 
+impl crate::db::DatabaseFailure for RateLimitError {
+    fn database_failure(&self) -> bool {
+        matches!(self, RateLimitError::Db(e) if e.database_failure())
+    }
+}
+
 /// The start of the window of length `window` that `now` falls in.
 pub fn window_start(now: NaiveDateTime, window: Duration) -> NaiveDateTime {
     let step = TimeDelta::from_std(window).unwrap_or(TimeDelta::minutes(1));

@@ -51,6 +51,12 @@ pub enum SessionError {
     Db(#[from] DbError),
 }
 
+impl crate::db::DatabaseFailure for SessionError {
+    fn database_failure(&self) -> bool {
+        matches!(self, SessionError::Db(e) if e.database_failure())
+    }
+}
+
 impl From<diesel::result::Error> for SessionError {
     fn from(e: diesel::result::Error) -> Self {
         SessionError::Db(e.into())

@@ -170,3 +170,53 @@ crate::on_both_backends!(
     bad_parameters_are_422_not_500,
     searches_and_filters,
 );
+
+/// On PostgreSQL, `?query=` is served by the trigram indexes (when pg_trgm can be installed, as
+/// on the test database): the SQL patron sends for a search must match the indexed expressions,
+/// or a search reads every customer again.
+#[actix_web::test]
+async fn postgres_search_can_use_the_trigram_indexes() {
+    use diesel::{Connection, QueryableByName, RunQueryDsl};
+    if !crate::helpers::postgres_enabled() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Postgres).await;
+    app.create_customer(json!({"email": "lawrence@example.com", "firstname": "Lawrence"}))
+        .await;
+    let (status, body) = app.list("?query=LAW").await;
+    assert_eq!(
+        (status, body["meta"]["pagination"]["total"].as_u64()),
+        (200, Some(1))
+    );
+
+    #[derive(QueryableByName)]
+    struct PlanLine {
+        #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    let patron::config::DatabaseUrl::Postgres(url) = app.db.url.clone() else {
+        unreachable!()
+    };
+    let mut conn = diesel::PgConnection::establish(&url).expect("connect");
+    diesel::sql_query("SET enable_seqscan = off")
+        .execute(&mut conn)
+        .expect("set");
+    // The WHERE clause Diesel builds for a search (as in bench/pgbench/search_law.sql).
+    let plan: Vec<PlanLine> = diesel::sql_query(
+        "EXPLAIN SELECT COUNT(*) FROM customers WHERE ((email_normalized LIKE '%law%' ESCAPE '\\') \
+         OR (lower(firstname) LIKE '%law%' ESCAPE '\\')) OR (lower(lastname) LIKE '%law%' ESCAPE '\\')",
+    )
+    .load(&mut conn)
+    .expect("explain");
+    let plan: Vec<String> = plan.into_iter().map(|l| l.line).collect();
+    for index in [
+        "customers_email_trgm_idx",
+        "customers_firstname_trgm_idx",
+        "customers_lastname_trgm_idx",
+    ] {
+        assert!(
+            plan.iter().any(|l| l.contains(index)),
+            "{index} not used: {plan:#?}"
+        );
+    }
+}

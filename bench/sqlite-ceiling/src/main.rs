@@ -88,19 +88,19 @@ fn session_and_customer(conn: &Connection, rng: &mut Rng) -> String {
     let i = rng.between(1, JWT_CUSTOMERS);
     let cid = customer_id(i);
     let sid = format!("pgbsess{i:017}");
-    let live: i64 = conn
-        .prepare_cached(
-            "SELECT COUNT(*) FROM sessions WHERE id = ?1 AND customer_id = ?2 \
-             AND revoked_at IS NULL AND expires_at > ?3",
-        )
-        .unwrap()
-        .query_row(params![sid, cid, ts(now())], |r| r.get(0))
-        .unwrap();
-    assert_eq!(live, 1, "seeded session {sid} missing");
     let mut st = conn
-        .prepare_cached("SELECT * FROM customers WHERE id = ?1 LIMIT 1")
+        .prepare_cached(
+            "SELECT customers.* FROM sessions INNER JOIN customers \
+             ON customers.id = sessions.customer_id WHERE sessions.id = ?1 \
+             AND sessions.customer_id = ?2 AND sessions.revoked_at IS NULL \
+             AND sessions.expires_at > ?3",
+        )
         .unwrap();
-    assert_eq!(consume(&mut st, params![cid]), 1);
+    assert_eq!(
+        consume(&mut st, params![sid, cid, ts(now())]),
+        1,
+        "seeded session {sid} missing"
+    );
     cid
 }
 
