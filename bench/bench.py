@@ -271,7 +271,7 @@ class Patron:
             "PATRON_RATE_LIMIT_EMAIL_PER_MINUTE": "1000000000",
             "PATRON_RATE_LIMIT_EMAIL_PER_HOUR": "1000000000",
         }
-        for k in ("PATRON_DATABASE_POOL_SIZE", "PATRON_WORKERS"):
+        for k in ("PATRON_DATABASE_POOL_SIZE", "PATRON_WORKERS", "MALLOC_ARENA_MAX"):
             if os.environ.get(k):
                 e[k] = os.environ[k]
         return e

@@ -22,7 +22,28 @@ Usage:
   patron --version | --help
 ";
 
+/// glibc gives each thread that allocates its own malloc arena, up to 8 per core, and returns
+/// little of them to the system: with SQLite (which allocates on the blocking threads) the
+/// server's peak memory grew with every thread that had ever run a query (89 MiB in the
+/// benchmark; 47 MiB with two arenas, see bench/RESULTS.md). An operator's own
+/// `MALLOC_ARENA_MAX` wins.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    // SAFETY: mallopt only tunes the allocator; this runs first in main, before any other
+    // thread exists, and M_ARENA_MAX takes any positive value.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas() {}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let _ = dotenvy::dotenv();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
