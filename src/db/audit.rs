@@ -18,11 +18,22 @@ pub struct AuditRow {
     pub request_id: Option<String>,
 }
 
-pub fn insert(conn: &mut DbConnection, row: &AuditRow) -> QueryResult<()> {
-    diesel::insert_into(audit_events::table)
-        .values(row)
-        .execute(conn)
-        .map(|_| ())
+/// Inserts the rows. On PostgreSQL in one statement (one round trip, however many events a
+/// request records); SQLite is in-process, so a statement per row costs no trip, and Diesel has
+/// no multi-row insert for it through the multi-backend connection.
+pub fn insert(conn: &mut DbConnection, rows: &[AuditRow]) -> QueryResult<()> {
+    match conn {
+        DbConnection::Pg(pg) => diesel::insert_into(audit_events::table)
+            .values(rows)
+            .execute(pg)
+            .map(|_| ()),
+        DbConnection::Sqlite(lite) => rows.iter().try_for_each(|row| {
+            diesel::insert_into(audit_events::table)
+                .values(row)
+                .execute(lite)
+                .map(|_| ())
+        }),
+    }
 }
 
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<AuditRow>> {

@@ -286,10 +286,9 @@ impl AccountService {
                     let session = sessions
                         .issue_in(conn, &customer_id)
                         .map_err(LoginError::from)?;
-                    audit::record(conn, Event::LoginSuccess, Some(customer_id.as_str()), &meta)?;
-                    audit::record(
+                    audit::record_all(
                         conn,
-                        Event::SessionCreated,
+                        &[Event::LoginSuccess, Event::SessionCreated],
                         Some(customer_id.as_str()),
                         &meta,
                     )?;

@@ -54,19 +54,32 @@ pub fn record(
     customer_id: Option<&str>,
     meta: &RequestMeta,
 ) -> diesel::QueryResult<()> {
-    q::insert(
-        conn,
-        &AuditRow {
+    record_all(conn, &[event], customer_id, meta)
+}
+
+/// Several events of one request, written together.
+pub fn record_all(
+    conn: &mut DbConnection,
+    events: &[Event],
+    customer_id: Option<&str>,
+    meta: &RequestMeta,
+) -> diesel::QueryResult<()> {
+    let at = crate::db::now();
+    let user_agent: Option<String> = meta
+        .user_agent
+        .as_ref()
+        .map(|ua| ua.chars().take(255).collect());
+    let rows: Vec<AuditRow> = events
+        .iter()
+        .map(|event| AuditRow {
             id: format!("evt_{}", random::alphanumeric(20)),
-            at: crate::db::now(),
+            at,
             event: event.as_str().to_owned(),
             customer_id: customer_id.map(str::to_owned),
             ip: meta.ip.clone(),
-            user_agent: meta
-                .user_agent
-                .as_ref()
-                .map(|ua| ua.chars().take(255).collect()),
+            user_agent: user_agent.clone(),
             request_id: meta.request_id.clone(),
-        },
-    )
+        })
+        .collect();
+    q::insert(conn, &rows)
 }

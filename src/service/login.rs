@@ -125,10 +125,9 @@ impl LoginService {
                     };
                     let customer_id = CustomerId::from_trusted(customer_id);
                     let session = sessions.issue_in(conn, &customer_id)?;
-                    audit::record(conn, Event::LoginSuccess, Some(customer_id.as_str()), &meta)?;
-                    audit::record(
+                    audit::record_all(
                         conn,
-                        Event::SessionCreated,
+                        &[Event::LoginSuccess, Event::SessionCreated],
                         Some(customer_id.as_str()),
                         &meta,
                     )?;
