@@ -55,14 +55,6 @@ pub enum DbError {
     Task(String),
 }
 
-impl DbError {
-    /// Whether the connection itself may be at fault (so it is worth checking before reuse).
-    /// A unique violation was decided by a healthy database.
-    pub fn may_be_connection(&self) -> bool {
-        !matches!(self, DbError::UniqueViolation(_))
-    }
-}
-
 /// What `Db::run` needs to know of a failed unit of work: whether it failed in the database,
 /// where the connection may have died, or on a business rule (a 404, an invalid token), which
 /// needs no check of the connection.
@@ -71,8 +63,10 @@ pub trait DatabaseFailure {
 }
 
 impl DatabaseFailure for DbError {
+    /// A unique violation was decided by a healthy database; anything else may be the
+    /// connection.
     fn database_failure(&self) -> bool {
-        self.may_be_connection()
+        !matches!(self, DbError::UniqueViolation(_))
     }
 }
 

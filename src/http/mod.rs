@@ -173,6 +173,11 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
         .max_age(600)
 }
 
+/// A resource that answers 405 (in the Chec error body) to methods it has no route for.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
 /// Registers every route, with the extractor settings and middleware they rely on.
 pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
@@ -197,94 +202,71 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .route("/readyz", web::get().to(health::readyz))
                     .route("/.well-known/jwks.json", web::get().to(login::jwks))
                     .service(
-                        web::resource("/v1/customers/email-token")
-                            .route(web::post().to(login::email_token))
-                            .default_service(web::to(method_not_allowed)),
+                        resource("/v1/customers/email-token")
+                            .route(web::post().to(login::email_token)),
                     )
                     .service(
-                        web::resource("/v1/customers/exchange-token")
-                            .route(web::post().to(login::exchange_token))
-                            .default_service(web::to(method_not_allowed)),
+                        resource("/v1/customers/exchange-token")
+                            .route(web::post().to(login::exchange_token)),
+                    )
+                    .service(resource("/v1/customers/logout").route(web::post().to(login::logout)))
+                    .service(
+                        resource("/v1/customers/logout-all")
+                            .route(web::post().to(accounts::logout_all)),
                     )
                     .service(
-                        web::resource("/v1/customers/logout")
-                            .route(web::post().to(login::logout))
-                            .default_service(web::to(method_not_allowed)),
+                        resource("/v1/customers/register")
+                            .route(web::post().to(accounts::register)),
                     )
                     .service(
-                        web::resource("/v1/customers/logout-all")
-                            .route(web::post().to(accounts::logout_all))
-                            .default_service(web::to(method_not_allowed)),
+                        resource("/v1/customers/verify-email")
+                            .route(web::post().to(accounts::verify_email)),
+                    )
+                    .service(resource("/v1/customers/login").route(web::post().to(accounts::login)))
+                    .service(
+                        resource("/v1/customers/password-reset-email")
+                            .route(web::post().to(accounts::reset_email)),
                     )
                     .service(
-                        web::resource("/v1/customers/register")
-                            .route(web::post().to(accounts::register))
-                            .default_service(web::to(method_not_allowed)),
+                        resource("/v1/customers/password-reset/verify")
+                            .route(web::post().to(accounts::reset_verify)),
                     )
                     .service(
-                        web::resource("/v1/customers/verify-email")
-                            .route(web::post().to(accounts::verify_email))
-                            .default_service(web::to(method_not_allowed)),
+                        resource("/v1/customers/password-reset")
+                            .route(web::post().to(accounts::reset)),
                     )
                     .service(
-                        web::resource("/v1/customers/login")
-                            .route(web::post().to(accounts::login))
-                            .default_service(web::to(method_not_allowed)),
+                        resource("/v1/customers/{customer_id}/issue-token")
+                            .route(web::post().to(login::issue_token)),
                     )
                     .service(
-                        web::resource("/v1/customers/password-reset-email")
-                            .route(web::post().to(accounts::reset_email))
-                            .default_service(web::to(method_not_allowed)),
+                        resource("/v1/customers/{customer_id}/orders")
+                            .route(web::get().to(orders::list_for_customer)),
                     )
                     .service(
-                        web::resource("/v1/customers/password-reset/verify")
-                            .route(web::post().to(accounts::reset_verify))
-                            .default_service(web::to(method_not_allowed)),
+                        resource("/v1/customers/{customer_id}/orders/{order_id}")
+                            .route(web::get().to(orders::get_for_customer)),
                     )
                     .service(
-                        web::resource("/v1/customers/password-reset")
-                            .route(web::post().to(accounts::reset))
-                            .default_service(web::to(method_not_allowed)),
-                    )
-                    .service(
-                        web::resource("/v1/customers/{customer_id}/issue-token")
-                            .route(web::post().to(login::issue_token))
-                            .default_service(web::to(method_not_allowed)),
-                    )
-                    .service(
-                        web::resource("/v1/customers/{customer_id}/orders")
-                            .route(web::get().to(orders::list_for_customer))
-                            .default_service(web::to(method_not_allowed)),
-                    )
-                    .service(
-                        web::resource("/v1/customers/{customer_id}/orders/{order_id}")
-                            .route(web::get().to(orders::get_for_customer))
-                            .default_service(web::to(method_not_allowed)),
-                    )
-                    .service(
-                        web::resource("/v1/orders")
+                        resource("/v1/orders")
                             .route(web::get().to(orders::list))
-                            .route(web::post().to(orders::create))
-                            .default_service(web::to(method_not_allowed)),
+                            .route(web::post().to(orders::create)),
                     )
                     .service(
-                        web::resource("/v1/orders/{order_id}")
+                        resource("/v1/orders/{order_id}")
                             .route(web::get().to(orders::get))
-                            .route(web::put().to(orders::update))
-                            .default_service(web::to(method_not_allowed)),
+                            .route(web::put().to(orders::update)),
                     )
                     .service(
-                        web::resource("/v1/customers")
+                        resource("/v1/customers")
                             .route(web::get().to(customers::list))
-                            .route(web::post().to(customers::create))
-                            .default_service(web::to(method_not_allowed)),
+                            .route(web::post().to(customers::create)),
                     )
                     .service(
-                        web::resource("/v1/customers/{customer_id}")
+                        resource("/v1/customers/{customer_id}")
                             .route(web::get().to(customers::get))
                             .route(web::put().to(customers::update))
-                            .route(web::delete().to(customers::delete))
-                            .default_service(web::to(method_not_allowed)),
+                            .route(web::delete().to(customers::delete)),
                     )
                     .service(
                         SwaggerUi::new("/docs/{_:.*}")

@@ -60,52 +60,37 @@ pub fn login_link(subject: &str, firstname: Option<&str>, link: &str, ttl_secs: 
     }
 }
 
-fn simple(subject: &str, paragraphs: &[String]) -> Rendered {
-    let text = paragraphs.join("\n\n") + "\n";
-    let html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif\">{}</body></html>",
-        paragraphs
-            .iter()
-            .map(|p| format!("<p>{}</p>", escape_html(p)))
-            .collect::<String>()
-    );
-    Rendered {
-        subject: subject.to_owned(),
-        text,
-        html,
-    }
-}
-
-fn with_link(subject: &str, before: Vec<String>, link: &str, after: Vec<String>) -> Rendered {
-    let mut text_parts = before.clone();
-    text_parts.push(link.to_owned());
-    text_parts.extend(after.iter().cloned());
-    let text = text_parts.join("\n\n") + "\n";
+/// Paragraphs, then optionally a link on its own, then more paragraphs.
+fn compose(subject: &str, before: &[String], link: Option<&str>, after: &[String]) -> Rendered {
+    let mut text_parts = before.to_vec();
+    text_parts.extend(link.map(str::to_owned));
+    text_parts.extend_from_slice(after);
     let para = |p: &String| format!("<p>{}</p>", escape_html(p));
+    let link_html = link
+        .map(|l| format!("<p><a href=\"{0}\">{0}</a></p>", escape_html(l)))
+        .unwrap_or_default();
     let html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif\">{}<p><a href=\"{}\">{}</a></p>{}</body></html>",
+        "<!doctype html><html><body style=\"font-family:sans-serif\">{}{link_html}{}</body></html>",
         before.iter().map(para).collect::<String>(),
-        escape_html(link),
-        escape_html(link),
         after.iter().map(para).collect::<String>()
     );
     Rendered {
         subject: subject.to_owned(),
-        text,
+        text: text_parts.join("\n\n") + "\n",
         html,
     }
 }
 
 /// Confirms the address of a new password account.
 pub fn verify_email(firstname: Option<&str>, link: &str, ttl_secs: u64) -> Rendered {
-    with_link(
+    compose(
         "Confirm your email address",
-        vec![
+        &[
             greeting(firstname),
             "Please confirm your email address to finish creating your account:".into(),
         ],
-        link,
-        vec![format!(
+        Some(link),
+        &[format!(
             "The link works once and expires in {}. If you did not sign up, you can ignore this email.",
             minutes(ttl_secs)
         )],
@@ -114,15 +99,15 @@ pub fn verify_email(firstname: Option<&str>, link: &str, ttl_secs: u64) -> Rende
 
 /// Someone tried to register an address that already has an account.
 pub fn already_registered(firstname: Option<&str>, link: &str, ttl_secs: u64) -> Rendered {
-    with_link(
+    compose(
         "You already have an account",
-        vec![
+        &[
             greeting(firstname),
             "Someone (probably you) tried to create an account with this email address, but you already have one. Nothing was changed.".into(),
             "You can log in with this link:".into(),
         ],
-        link,
-        vec![format!(
+        Some(link),
+        &[format!(
             "It works once and expires in {}. If this was not you, you can ignore this email.",
             minutes(ttl_secs)
         )],
@@ -130,11 +115,11 @@ pub fn already_registered(firstname: Option<&str>, link: &str, ttl_secs: u64) ->
 }
 
 pub fn password_reset(firstname: Option<&str>, link: &str, ttl_secs: u64) -> Rendered {
-    with_link(
+    compose(
         "Reset your password",
-        vec![greeting(firstname), "Use this link to choose a new password:".into()],
-        link,
-        vec![format!(
+        &[greeting(firstname), "Use this link to choose a new password:".into()],
+        Some(link),
+        &[format!(
             "It works once and expires in {}. If you did not ask for it, you can ignore this email; your password stays as it is.",
             minutes(ttl_secs)
         )],
@@ -142,7 +127,7 @@ pub fn password_reset(firstname: Option<&str>, link: &str, ttl_secs: u64) -> Ren
 }
 
 pub fn password_changed(firstname: Option<&str>) -> Rendered {
-    simple(
+    compose(
         "Your password was changed",
         &[
             greeting(firstname),
@@ -150,6 +135,8 @@ pub fn password_changed(firstname: Option<&str>) -> Rendered {
                 .into(),
             "If this was not you, reset your password at once and contact the shop.".into(),
         ],
+        None,
+        &[],
     )
 }
 

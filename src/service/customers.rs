@@ -164,7 +164,7 @@ impl CustomerService {
             }
         };
         let id = id.clone();
-        let changed = self
+        let (customer, password_changed) = self
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
@@ -198,10 +198,11 @@ impl CustomerService {
                 })
             })
             .await?;
-        if changed.1 {
+        if password_changed {
+            // The notice mail was queued in the transaction.
             self.doorbell.ring();
         }
-        Ok(changed.0)
+        Ok(customer)
     }
 
     /// A customer changing an existing password must prove they know it.

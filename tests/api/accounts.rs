@@ -337,11 +337,7 @@ async fn reset_changes_the_password_and_ends_everything(backend: Backend) {
     );
 
     assert_eq!(
-        app.bearer(Method::GET, &own, &old_jwt)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.bearer_status(Method::GET, &own, &old_jwt).await,
         401,
         "old sessions end"
     );
@@ -482,20 +478,12 @@ async fn customers_change_their_own_password(backend: Backend) {
         put(json!({"password": "my next password", "current_password": PASSWORD})).await;
     assert_eq!(status, 200, "{me}");
     assert_eq!(
-        app.bearer(Method::GET, &own, &this_session)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.bearer_status(Method::GET, &own, &this_session).await,
         200,
         "this session stays"
     );
     assert_eq!(
-        app.bearer(Method::GET, &own, &other)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.bearer_status(Method::GET, &own, &other).await,
         401,
         "other sessions end"
     );
@@ -514,11 +502,7 @@ async fn customers_change_their_own_password(backend: Backend) {
     .await;
     assert_eq!((status, body), (200, json!({"success": true})));
     assert_eq!(
-        app.bearer(Method::GET, &own, &this_session)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.bearer_status(Method::GET, &own, &this_session).await,
         401
     );
 }
@@ -577,11 +561,8 @@ async fn merchants_set_passwords_and_policy_holds(backend: Backend) {
     .await;
     assert_eq!(status, 200, "the merchant needs no current password");
     assert_eq!(
-        app.bearer(Method::GET, &path, jwt["jwt"].as_str().unwrap())
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.bearer_status(Method::GET, &path, jwt["jwt"].as_str().unwrap())
+            .await,
         401,
         "sessions end"
     );

@@ -217,6 +217,16 @@ impl TestApp {
             .header("X-Authorization", "undefined")
     }
 
+    /// The status of a request as the customer holding `jwt`.
+    pub async fn bearer_status(&self, method: reqwest::Method, path: &str, jwt: &str) -> u16 {
+        self.bearer(method, path, jwt)
+            .send()
+            .await
+            .expect("request")
+            .status()
+            .as_u16()
+    }
+
     /// Creates a customer and logs them in by magic link; returns (customer id, jwt).
     pub async fn login(&self, sink: &crate::smtp::SmtpSink, email: &str) -> (String, String) {
         self.create_email(email).await;

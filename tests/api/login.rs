@@ -415,14 +415,7 @@ async fn issue_token_is_secret_only(backend: Backend) {
     assert_eq!(body["customer_id"], c["id"]);
     let jwt = body["jwt"].as_str().unwrap();
     let own = format!("/v1/customers/{}", c["id"].as_str().unwrap());
-    assert_eq!(
-        app.bearer(Method::GET, &own, jwt)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.bearer_status(Method::GET, &own, jwt).await, 200);
     let (status, body) = status_json(
         app.secret(
             Method::POST,
@@ -488,14 +481,7 @@ async fn forged_and_expired_jwts_are_401(backend: Backend) {
     let (alice, jwt) = app.login(&sink, "alice@example.com").await;
     let bob = app.create_email("bob@example.com").await;
     let own = format!("/v1/customers/{alice}");
-    assert_eq!(
-        app.bearer(Method::GET, &own, &jwt)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.bearer_status(Method::GET, &own, &jwt).await, 200);
 
     let header = jwt_part(&jwt, 0);
     let claims = jwt_part(&jwt, 1);
@@ -607,22 +593,8 @@ async fn logout_ends_only_that_session(backend: Backend) {
     )
     .await;
     assert_eq!((status, body), (200, json!({"success": true})));
-    assert_eq!(
-        app.bearer(Method::GET, &own, &phone)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
-    assert_eq!(
-        app.bearer(Method::GET, &own, &laptop)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.bearer_status(Method::GET, &own, &phone).await, 401);
+    assert_eq!(app.bearer_status(Method::GET, &own, &laptop).await, 200);
     assert_eq!(
         app.secret(Method::POST, "/v1/customers/logout")
             .send()
@@ -640,14 +612,7 @@ async fn logout_ends_only_that_session(backend: Backend) {
             .status(),
         200
     );
-    assert_eq!(
-        app.bearer(Method::GET, &own, &laptop)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        401
-    );
+    assert_eq!(app.bearer_status(Method::GET, &own, &laptop).await, 401);
 }
 
 async fn keys_rotate_without_logging_anyone_out(backend: Backend) {
@@ -676,22 +641,11 @@ async fn keys_rotate_without_logging_anyone_out(backend: Backend) {
         "new tokens use the new key"
     );
     assert_eq!(
-        app.bearer(Method::GET, &own, &old)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.bearer_status(Method::GET, &own, &old).await,
         200,
         "old tokens still work"
     );
-    assert_eq!(
-        app.bearer(Method::GET, &own, &new)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.bearer_status(Method::GET, &own, &new).await, 200);
 
     let res = app
         .client
@@ -718,22 +672,11 @@ async fn keys_rotate_without_logging_anyone_out(backend: Backend) {
 
     assert!(app.state.sessions.retire(&old_kid).await.unwrap());
     assert_eq!(
-        app.bearer(Method::GET, &own, &old)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.bearer_status(Method::GET, &own, &old).await,
         401,
         "a retired key's tokens are refused"
     );
-    assert_eq!(
-        app.bearer(Method::GET, &own, &new)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    assert_eq!(app.bearer_status(Method::GET, &own, &new).await, 200);
 }
 
 async fn smtp_outage_delays_mail_but_loses_none(backend: Backend) {
