@@ -83,7 +83,8 @@ rm -rf "$out"
 mkdir -p "$out"
 work="$(mktemp -d)"
 server_pid=""
-pg_schema=""
+# shellcheck source=../pg_schema.sh
+. "$here/../pg_schema.sh"
 
 stop_server() {
   if [ -n "$server_pid" ]; then
@@ -96,9 +97,7 @@ stop_server() {
 }
 cleanup() {
   stop_server
-  if [ -n "$pg_schema" ]; then
-    psql "$pg_base_url" -qAt -v ON_ERROR_STOP=1 -c "DROP SCHEMA IF EXISTS $pg_schema CASCADE" >/dev/null 2>&1 || true
-  fi
+  pg_schema_drop
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -255,14 +254,8 @@ fuzz_database() {
 fuzz_database sqlite "sqlite://$work/fuzz.db"
 
 if [ -n "$pg_base_url" ]; then
-  command -v psql >/dev/null || { echo "psql is needed to make a schema in PATRON_TEST_DATABASE_URL" >&2; exit 1; }
-  pg_schema="fuzz_$(date +%s)_$$"
-  psql "$pg_base_url" -qAt -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $pg_schema" >/dev/null
-  case "$pg_base_url" in
-    *\?*) sep='&' ;;
-    *) sep='?' ;;
-  esac
-  fuzz_database postgres "${pg_base_url}${sep}options=-csearch_path%3D${pg_schema}"
+  pg_schema_create fuzz "$pg_base_url"
+  fuzz_database postgres "$PG_SCHEMA_URL"
 fi
 
 echo

@@ -19,24 +19,15 @@ node_major="$(node -p 'process.versions.node.split(".")[0]')"
 
 npm ci --no-audit --no-fund --loglevel=error >/dev/null
 
-schema=""
-cleanup() {
-  if [ -n "$schema" ]; then
-    psql "$PATRON_TEST_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null 2>&1 || true
-  fi
-}
+# shellcheck source=../pg_schema.sh
+. "$here/../pg_schema.sh"
+cleanup() { pg_schema_drop; }
 trap cleanup EXIT
 
 unset PATRON_SDK_POSTGRES_URL
 if [ -n "${PATRON_TEST_DATABASE_URL:-}" ]; then
-  command -v psql >/dev/null || { echo "psql is needed to make a schema in PATRON_TEST_DATABASE_URL" >&2; exit 1; }
-  schema="sdk_$(date +%s)_$$_$RANDOM"
-  psql "$PATRON_TEST_DATABASE_URL" -qAt -v ON_ERROR_STOP=1 -c "CREATE SCHEMA $schema" >/dev/null
-  case "$PATRON_TEST_DATABASE_URL" in
-    *\?*) sep='&' ;;
-    *) sep='?' ;;
-  esac
-  export PATRON_SDK_POSTGRES_URL="${PATRON_TEST_DATABASE_URL}${sep}options=-csearch_path%3D${schema}"
+  pg_schema_create sdk "$PATRON_TEST_DATABASE_URL"
+  export PATRON_SDK_POSTGRES_URL="$PG_SCHEMA_URL"
 fi
 
 out="$(mktemp)"
