@@ -9,12 +9,12 @@ use super::auth::Caller;
 use super::body::typed;
 use super::client::Client;
 use super::error::{ApiError, ErrorBody};
-use super::fields::{self, required_email, required_link};
+use super::fields::{self, opt_text, required_email, required_link};
 use super::login::{LoginResponse, Success};
 use super::{AppState, Limit};
 use crate::domain::customer::Meta;
 use crate::domain::password::Password;
-use crate::domain::validation::{text, Collector};
+use crate::domain::validation::Collector;
 use crate::service::accounts::{AccountError, Registration};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -110,11 +110,6 @@ fn required_password(c: &mut Collector, field: &str, raw: Option<&str>) -> Optio
     }
 }
 
-fn opt_text(c: &mut Collector, field: &str, v: Option<String>, max: usize) -> Option<String> {
-    v.filter(|s| !s.trim().is_empty())
-        .and_then(|s| c.take(text(field, s, max)))
-}
-
 /// Create a password account. The answer is the same whether or not the email is taken: a new
 /// address gets a verification link, a taken one a note with a login link.
 #[utoipa::path(
@@ -187,10 +182,7 @@ pub async fn verify_email(
     caller.require_merchant()?;
     state.limit(&client, Limit::TokenUse).await?;
     let body: TokenRequest = typed(body.into_inner())?;
-    let token = body
-        .token
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(fields::invalid_token)?;
+    let token = fields::required_token(body.token)?;
     let login = state.accounts.verify_email(&token, client.0).await?;
     Ok(HttpResponse::Ok().json(LoginResponse::from(login)))
 }
@@ -305,14 +297,7 @@ pub async fn reset(
     state.limit(&client, Limit::TokenUse).await?;
     let body: ResetRequest = typed(body.into_inner())?;
     let mut c = Collector::new();
-    let token = body.token.filter(|t| !t.trim().is_empty());
-    if token.is_none() {
-        c.add(
-            "invalid_token",
-            "token",
-            "The token is invalid or has expired.",
-        );
-    }
+    let token = fields::token(&mut c, body.token);
     let password = required_password(&mut c, "password", body.password.as_deref());
     match body.confirm_password.as_deref() {
         None => c.add(
@@ -353,10 +338,7 @@ pub async fn logout_all(
     caller: Caller,
     client: Client,
 ) -> Result<HttpResponse, ApiError> {
-    let session = caller.session().ok_or(ApiError::Forbidden {
-        code: "customer_token_required",
-        message: "This endpoint needs a customer's bearer token.",
-    })?;
+    let session = caller.require_customer()?;
     state
         .accounts
         .logout_all(&session.customer_id, client.0)

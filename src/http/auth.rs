@@ -69,6 +69,14 @@ impl Caller {
         }
     }
 
+    /// A customer's bearer token; a merchant key is refused.
+    pub fn require_customer(&self) -> Result<&CustomerSession, ApiError> {
+        self.session().ok_or(ApiError::Forbidden {
+            code: "customer_token_required",
+            message: "This endpoint needs a customer's bearer token.",
+        })
+    }
+
     pub fn session(&self) -> Option<&CustomerSession> {
         match self {
             Caller::Customer(s) => Some(s),

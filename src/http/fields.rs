@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::link::LinkTemplate;
-use crate::domain::validation::Collector;
+use crate::domain::validation::{text, Collector};
 use crate::domain::{Email, ValidationError};
 
 pub fn required_email(c: &mut Collector, raw: Option<&str>) -> Option<Email> {
@@ -35,12 +35,35 @@ pub fn required_link(
     }
 }
 
-/// The one answer for any token that cannot be used.
-pub fn invalid_token() -> ApiError {
+fn token_error() -> ValidationError {
     ValidationError::field(
         "invalid_token",
         "token",
         "The token is invalid or has expired.",
     )
-    .into()
+}
+
+/// The one answer for any token that cannot be used.
+pub fn invalid_token() -> ApiError {
+    token_error().into()
+}
+
+fn non_blank(raw: Option<String>) -> Result<String, ValidationError> {
+    raw.filter(|t| !t.trim().is_empty()).ok_or_else(token_error)
+}
+
+/// A token field that is present and not blank, else the answer of [`invalid_token`].
+pub fn required_token(raw: Option<String>) -> Result<String, ApiError> {
+    Ok(non_blank(raw)?)
+}
+
+/// [`required_token`] for a request with other fields: the error joins the others.
+pub fn token(c: &mut Collector, raw: Option<String>) -> Option<String> {
+    c.take(non_blank(raw))
+}
+
+/// A free-text field that may be left out; blank counts as left out.
+pub fn opt_text(c: &mut Collector, field: &str, v: Option<String>, max: usize) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+        .and_then(|s| c.take(text(field, s, max)))
 }

@@ -106,10 +106,7 @@ pub async fn exchange_token(
     caller.require_merchant()?;
     state.limit(&client, Limit::TokenUse).await?;
     let body: ExchangeTokenRequest = typed(body.into_inner())?;
-    let token = body
-        .token
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(fields::invalid_token)?;
+    let token = fields::required_token(body.token)?;
     let login = state.login.exchange(&token, client.0).await?;
     Ok(HttpResponse::Ok().json(LoginResponse::from(login)))
 }
@@ -154,10 +151,7 @@ pub async fn logout(
     caller: Caller,
     client: Client,
 ) -> Result<HttpResponse, ApiError> {
-    let session = caller.session().ok_or(ApiError::Forbidden {
-        code: "customer_token_required",
-        message: "This endpoint needs a customer's bearer token.",
-    })?;
+    let session = caller.require_customer()?;
     state
         .login
         .logout(&session.customer_id, &session.session_id, client.0)

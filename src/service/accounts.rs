@@ -19,7 +19,7 @@ use crate::domain::link::LinkTemplate;
 use crate::domain::password::Password;
 use crate::domain::token::{PlainToken, Purpose};
 use crate::domain::{CustomerId, Email};
-use crate::mail::outbox::{self, Doorbell};
+use crate::mail::outbox::Doorbell;
 use crate::mail::templates;
 
 /// Failures inside this window count towards a lockout.
@@ -123,25 +123,21 @@ impl AccountService {
                     let allowed = tokens::email_allowed(conn, &r.email, &config.rate_limits)?;
                     if let Some(existing) = customers_q::find_by_email(conn, r.email.normalized())?
                     {
-                        if !allowed {
-                            audit::record(conn, Event::TokenThrottled, Some(&existing.id), &meta)?;
-                            return Ok::<_, AccountError>(false);
-                        }
-                        let token = tokens::issue(conn, &existing.id, Purpose::Login, ttl)?;
-                        let mail = templates::already_registered(
-                            existing.firstname.as_deref(),
-                            &r.link.render(token.expose()),
-                            ttl.as_secs(),
-                        );
-                        outbox::enqueue(
+                        return Ok::<_, AccountError>(tokens::mail_link_unless_throttled(
                             conn,
-                            &existing.email,
-                            &mail.subject,
-                            &mail.text,
-                            &mail.html,
-                        )?;
-                        audit::record(conn, Event::TokenCreated, Some(&existing.id), &meta)?;
-                        return Ok(true);
+                            allowed,
+                            &existing,
+                            Purpose::Login,
+                            ttl,
+                            &meta,
+                            |name, token| {
+                                templates::already_registered(
+                                    name,
+                                    &r.link.render(token.expose()),
+                                    ttl.as_secs(),
+                                )
+                            },
+                        )?);
                     }
                     let row = CustomerRow::new(
                         CustomerId::generate().into_string(),
@@ -160,14 +156,20 @@ impl AccountService {
                     if !allowed {
                         return Ok(false);
                     }
-                    let token = tokens::issue(conn, &row.id, Purpose::VerifyEmail, ttl)?;
-                    let mail = templates::verify_email(
-                        row.firstname.as_deref(),
-                        &r.link.render(token.expose()),
-                        ttl.as_secs(),
-                    );
-                    outbox::enqueue(conn, &row.email, &mail.subject, &mail.text, &mail.html)?;
-                    audit::record(conn, Event::TokenCreated, Some(&row.id), &meta)?;
+                    tokens::mail_link(
+                        conn,
+                        &row,
+                        Purpose::VerifyEmail,
+                        ttl,
+                        &meta,
+                        |name, token| {
+                            templates::verify_email(
+                                name,
+                                &r.link.render(token.expose()),
+                                ttl.as_secs(),
+                            )
+                        },
+                    )?;
                     Ok(true)
                 })
             })
@@ -206,15 +208,9 @@ impl AccountService {
                     let session = sessions
                         .issue_in(conn, &customer_id)
                         .map_err(LoginError::from)?;
-                    audit::record(
+                    audit::record_all(
                         conn,
-                        Event::EmailVerified,
-                        Some(customer_id.as_str()),
-                        &meta,
-                    )?;
-                    audit::record(
-                        conn,
-                        Event::SessionCreated,
+                        &[Event::EmailVerified, Event::SessionCreated],
                         Some(customer_id.as_str()),
                         &meta,
                     )?;
@@ -319,15 +315,10 @@ impl AccountService {
                     let in_window = current
                         .failed_window_start
                         .is_some_and(|start| now - start < FAILURE_WINDOW);
-                    let failures = if in_window {
-                        current.failed_logins + 1
+                    let (failures, window) = if in_window {
+                        (current.failed_logins + 1, current.failed_window_start)
                     } else {
-                        1
-                    };
-                    let window = if in_window {
-                        current.failed_window_start
-                    } else {
-                        Some(now)
+                        (1, Some(now))
                     };
                     audit::record(conn, Event::LoginFail, Some(&current.id), &meta)?;
                     if failures >= MAX_FAILURES {
@@ -381,19 +372,21 @@ impl AccountService {
                     else {
                         return Ok::<_, AccountError>(false);
                     };
-                    if !allowed {
-                        audit::record(conn, Event::TokenThrottled, Some(&customer.id), &meta)?;
-                        return Ok(false);
-                    }
-                    let token = tokens::issue(conn, &customer.id, Purpose::PasswordReset, ttl)?;
-                    let mail = templates::password_reset(
-                        customer.firstname.as_deref(),
-                        &link.render(token.expose()),
-                        ttl.as_secs(),
-                    );
-                    outbox::enqueue(conn, &customer.email, &mail.subject, &mail.text, &mail.html)?;
-                    audit::record(conn, Event::TokenCreated, Some(&customer.id), &meta)?;
-                    Ok(true)
+                    Ok(tokens::mail_link_unless_throttled(
+                        conn,
+                        allowed,
+                        &customer,
+                        Purpose::PasswordReset,
+                        ttl,
+                        &meta,
+                        |name, token| {
+                            templates::password_reset(
+                                name,
+                                &link.render(token.expose()),
+                                ttl.as_secs(),
+                            )
+                        },
+                    )?)
                 })
             })
             .await?;

@@ -8,7 +8,7 @@ use crate::db::{self, customers as customers_q, tokens as q, write_tx, Db, DbErr
 use crate::domain::link::LinkTemplate;
 use crate::domain::token::{PlainToken, Purpose};
 use crate::domain::{CustomerId, Email};
-use crate::mail::outbox::{self, Doorbell};
+use crate::mail::outbox::Doorbell;
 use crate::mail::templates;
 use std::sync::Arc;
 
@@ -84,21 +84,23 @@ impl LoginService {
                     else {
                         return Ok::<_, LoginError>(false);
                     };
-                    if !allowed {
-                        audit::record(conn, Event::TokenThrottled, Some(&customer.id), &meta)?;
-                        return Ok(false);
-                    }
-                    let token =
-                        tokens::issue(conn, &customer.id, Purpose::Login, config.login_token_ttl)?;
-                    let mail = templates::login_link(
-                        &config.mail_subject,
-                        customer.firstname.as_deref(),
-                        &link.render(token.expose()),
-                        config.login_token_ttl.as_secs(),
-                    );
-                    outbox::enqueue(conn, &customer.email, &mail.subject, &mail.text, &mail.html)?;
-                    audit::record(conn, Event::TokenCreated, Some(&customer.id), &meta)?;
-                    Ok(true)
+                    let ttl = config.login_token_ttl;
+                    Ok(tokens::mail_link_unless_throttled(
+                        conn,
+                        allowed,
+                        &customer,
+                        Purpose::Login,
+                        ttl,
+                        &meta,
+                        |name, token| {
+                            templates::login_link(
+                                &config.mail_subject,
+                                name,
+                                &link.render(token.expose()),
+                                ttl.as_secs(),
+                            )
+                        },
+                    )?)
                 })
             })
             .await?;

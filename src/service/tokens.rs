@@ -1,5 +1,6 @@
 //! What every mailed-token flow shares: the per-address throttle, issuing a token of one
-//! purpose (voiding that customer's older ones), and the aftermath of a password change.
+//! purpose (voiding that customer's older ones) and mailing its link, and the aftermath of a
+//! password change.
 
 use std::time::Duration;
 
@@ -13,7 +14,8 @@ use crate::db::customers::{self as customers_q, CustomerRow, LockoutState};
 use crate::db::{self, sessions, tokens as q, DbConnection};
 use crate::domain::token::{PlainToken, Purpose};
 use crate::domain::Email;
-use crate::mail::{outbox, templates};
+use crate::mail::outbox;
+use crate::mail::templates::{self, Rendered};
 
 /// Rate-limit buckets name an address only by a hash of it.
 fn email_bucket(window: &str, email: &Email) -> String {
@@ -65,6 +67,42 @@ pub fn issue(
         },
     )?;
     Ok(token)
+}
+
+/// Issues a token of `purpose` for the customer, queues the mail `write` makes of their first
+/// name and the token, and records the token.
+pub fn mail_link(
+    conn: &mut DbConnection,
+    customer: &CustomerRow,
+    purpose: Purpose,
+    ttl: Duration,
+    meta: &RequestMeta,
+    write: impl FnOnce(Option<&str>, &PlainToken) -> Rendered,
+) -> diesel::QueryResult<()> {
+    let token = issue(conn, &customer.id, purpose, ttl)?;
+    let mail = write(customer.firstname.as_deref(), &token);
+    outbox::enqueue(conn, &customer.email, &mail.subject, &mail.text, &mail.html)?;
+    audit::record(conn, Event::TokenCreated, Some(&customer.id), meta)
+}
+
+/// [`mail_link`] for a known customer, unless their address is past its limits (see
+/// [`email_allowed`]): then the throttled request is recorded and nothing is sent.
+/// Says whether a mail was queued.
+pub fn mail_link_unless_throttled(
+    conn: &mut DbConnection,
+    allowed: bool,
+    customer: &CustomerRow,
+    purpose: Purpose,
+    ttl: Duration,
+    meta: &RequestMeta,
+    write: impl FnOnce(Option<&str>, &PlainToken) -> Rendered,
+) -> diesel::QueryResult<bool> {
+    if !allowed {
+        audit::record(conn, Event::TokenThrottled, Some(&customer.id), meta)?;
+        return Ok(false);
+    }
+    mail_link(conn, customer, purpose, ttl, meta, write)?;
+    Ok(true)
 }
 
 /// After a password was set or changed: every other session ends, every outstanding token of
