@@ -125,22 +125,17 @@ impl Price {
         let abs = minor.unsigned_abs();
         let whole = abs / scale.unsigned_abs();
         let frac = abs % scale.unsigned_abs();
-        let whole_text = group_thousands(&whole.to_string());
-        let formatted = if exp == 0 {
-            format!("{sign}{whole_text}")
+        let frac_text = if exp == 0 {
+            String::new()
         } else {
-            format!("{sign}{whole_text}.{frac:0width$}", width = exp as usize)
+            format!(".{frac:0width$}", width = exp as usize)
         };
+        let formatted = format!("{sign}{}{frac_text}", group_thousands(&whole.to_string()));
         // Exact decimal text first, then a JSON number from it: 3750 cents → 37.5.
-        let plain = if exp == 0 {
-            format!("{sign}{whole}")
-        } else {
-            format!("{sign}{whole}.{frac:0width$}", width = exp as usize)
-        };
         let raw = if frac == 0 {
             Value::from(minor / scale)
         } else {
-            plain
+            format!("{sign}{whole}{frac_text}")
                 .parse::<f64>()
                 .ok()
                 .and_then(serde_json::Number::from_f64)

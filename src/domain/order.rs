@@ -89,7 +89,7 @@ impl NewOrder {
 }
 
 /// A status field: one of `allowed`, or (when `allowed` is empty) any short snake_case word.
-pub fn status(
+fn status(
     c: &mut Collector,
     field: &str,
     raw: Option<&str>,
@@ -121,6 +121,27 @@ pub fn status(
         );
         default.to_owned()
     }
+}
+
+/// `status`: any short snake_case word, default `open`.
+pub fn order_status(c: &mut Collector, raw: Option<&str>) -> String {
+    status(c, "status", raw, &[], "open")
+}
+
+/// `status_payment`: one of [`PAYMENT_STATUSES`], default `not_paid`.
+pub fn payment_status(c: &mut Collector, raw: Option<&str>) -> String {
+    status(c, "status_payment", raw, PAYMENT_STATUSES, "not_paid")
+}
+
+/// `status_fulfillment`: one of [`FULFILLMENT_STATUSES`], default `not_fulfilled`.
+pub fn fulfillment_status(c: &mut Collector, raw: Option<&str>) -> String {
+    status(
+        c,
+        "status_fulfillment",
+        raw,
+        FULFILLMENT_STATUSES,
+        "not_fulfilled",
+    )
 }
 
 /// A JSON object (or null) no larger than 16 KiB.
@@ -219,24 +240,23 @@ pub fn line_item(
     currency: Option<Currency>,
 ) -> Option<NewLineItem> {
     let at = |f: &str| format!("line_items.{index}.{f}");
+    let missing = |c: &mut Collector, f: &str| {
+        c.add(
+            "required",
+            &at(f),
+            format!("The {} field is required.", at(f)),
+        );
+    };
     let string = |c: &mut Collector, f: &str, required: bool| -> Option<String> {
         match item.get(f) {
             None | Some(Value::Null) => {
                 if required {
-                    c.add(
-                        "required",
-                        &at(f),
-                        format!("The {} field is required.", at(f)),
-                    );
+                    missing(c, f);
                 }
                 None
             }
             Some(Value::String(s)) if required && s.trim().is_empty() => {
-                c.add(
-                    "required",
-                    &at(f),
-                    format!("The {} field is required.", at(f)),
-                );
+                missing(c, f);
                 None
             }
             Some(Value::String(s)) => c.take(text(&at(f), s.clone(), 255)),
@@ -270,11 +290,7 @@ pub fn line_item(
             }
         },
         None | Some(Value::Null) => {
-            c.add(
-                "required",
-                &at("quantity"),
-                format!("The {} field is required.", at("quantity")),
-            );
+            missing(c, "quantity");
             None
         }
         Some(_) => {
@@ -288,11 +304,7 @@ pub fn line_item(
     };
     let price = match item.get("price") {
         None | Some(Value::Null) => {
-            c.add(
-                "required",
-                &at("price"),
-                format!("The {} field is required.", at("price")),
-            );
+            missing(c, "price");
             None
         }
         Some(v) => currency.and_then(|cur| match parse_amount(v, cur) {

@@ -10,15 +10,16 @@ use super::auth::Caller;
 use super::body::{nullable, typed};
 use super::customers::path_customer_id;
 use super::error::{ApiError, ErrorBody};
+use super::fields::opt_text;
 use super::pagination::{PageParams, Paginated};
 use super::AppState;
 use crate::db::orders::{OrderRow, SortColumn};
+use crate::domain::customer::{Meta, MAX_NAME_LEN, MAX_PHONE_LEN};
 use crate::domain::money::{Currency, Price};
 use crate::domain::order::{
     self, address, amount, line_item, object, Buyer, NewOrder, ADDRESS_FIELDS,
-    FULFILLMENT_STATUSES, PAYMENT_STATUSES,
 };
-use crate::domain::validation::{text, Collector};
+use crate::domain::validation::Collector;
 use crate::domain::{CustomerId, Email, OrderId, ValidationError};
 use crate::service::orders::{OrderError, OrderListQuery, OrderPatch};
 
@@ -119,13 +120,6 @@ fn stored_json(raw: Option<&str>) -> Option<Value> {
     raw.and_then(|s| serde_json::from_str(s).ok())
 }
 
-fn object_or_empty(raw: Option<&str>) -> Value {
-    match stored_json(raw) {
-        Some(Value::Object(m)) if !m.is_empty() => Value::Object(m),
-        _ => json!([]),
-    }
-}
-
 fn address_view(raw: Option<&str>) -> Value {
     let Some(Value::Object(stored)) = stored_json(raw) else {
         return json!([]);
@@ -211,7 +205,7 @@ pub fn render(row: OrderRow) -> OrderView {
             symbol: currency.symbol(),
         },
         order_value: price(row.total),
-        meta: object_or_empty(row.meta.as_deref()),
+        meta: Meta::from_db(row.meta.as_deref()).to_json(),
         order: OrderTotals {
             subtotal: price(row.subtotal),
             total: price(row.total),
@@ -230,7 +224,7 @@ pub fn render(row: OrderRow) -> OrderView {
         shipping: address_view(row.shipping.as_deref()),
         billing: address_view(row.billing.as_deref()),
         customer,
-        references: object_or_empty(row.merchant_references.as_deref()),
+        references: Meta::from_db(row.merchant_references.as_deref()).to_json(),
         tax: TaxView {
             amount: price(row.tax),
         },
@@ -317,25 +311,10 @@ pub struct OrderUpdate {
     pub meta: Option<Option<Value>>,
 }
 
-fn opt_text(c: &mut Collector, field: &str, v: Option<String>, max: usize) -> Option<String> {
-    v.filter(|s| !s.trim().is_empty())
-        .and_then(|s| c.take(text(field, s, max)))
-}
-
 /// Parses the raw body. Line items are read field by field so each error names its path.
 fn parse_new_order(body: Value) -> Result<NewOrder, ApiError> {
-    let mut map = match body {
-        Value::Object(m) => m,
-        Value::Null => Map::new(),
-        _ => {
-            return Err(ValidationError::field(
-                "invalid_body",
-                "body",
-                "The request body must be a JSON object.",
-            )
-            .into())
-        }
-    };
+    // `typed` refuses anything but an object (or `null`, read as `{}`), as for every body.
+    let mut map: Map<String, Value> = typed(body)?;
     let raw_lines = map.remove("line_items");
     let mut c = Collector::new();
     // Everything but the line items goes through the typed DTO (wrong types name the field).
@@ -391,9 +370,9 @@ fn parse_new_order(body: Value) -> Result<NewOrder, ApiError> {
                     }
                 },
             };
-            let firstname = opt_text(&mut c, "customer.firstname", cust.firstname, 255);
-            let lastname = opt_text(&mut c, "customer.lastname", cust.lastname, 255);
-            let phone = opt_text(&mut c, "customer.phone", cust.phone, 64);
+            let firstname = opt_text(&mut c, "customer.firstname", cust.firstname, MAX_NAME_LEN);
+            let lastname = opt_text(&mut c, "customer.lastname", cust.lastname, MAX_NAME_LEN);
+            let phone = opt_text(&mut c, "customer.phone", cust.phone, MAX_PHONE_LEN);
             email.map(|email| Buyer::ByEmail {
                 email,
                 firstname,
@@ -463,21 +442,9 @@ fn parse_new_order(body: Value) -> Result<NewOrder, ApiError> {
         currency,
     );
     let tax = amount(&mut c, "tax", dto.tax.as_ref(), currency);
-    let status = order::status(&mut c, "status", dto.status.as_deref(), &[], "open");
-    let status_payment = order::status(
-        &mut c,
-        "status_payment",
-        dto.status_payment.as_deref(),
-        PAYMENT_STATUSES,
-        "not_paid",
-    );
-    let status_fulfillment = order::status(
-        &mut c,
-        "status_fulfillment",
-        dto.status_fulfillment.as_deref(),
-        FULFILLMENT_STATUSES,
-        "not_fulfilled",
-    );
+    let status = order::order_status(&mut c, dto.status.as_deref());
+    let status_payment = order::payment_status(&mut c, dto.status_payment.as_deref());
+    let status_fulfillment = order::fulfillment_status(&mut c, dto.status_fulfillment.as_deref());
     let customer_reference = match dto.customer_reference {
         Some(r) if !r.trim().is_empty() => {
             let r = r.trim().to_owned();
@@ -534,13 +501,17 @@ fn parse_new_order(body: Value) -> Result<NewOrder, ApiError> {
     Ok(new)
 }
 
+fn order_not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "order_not_found",
+        message: "No order exists with that id.",
+    }
+}
+
 impl From<OrderError> for ApiError {
     fn from(e: OrderError) -> Self {
         match e {
-            OrderError::NotFound => ApiError::NotFound {
-                code: "order_not_found",
-                message: "No order exists with that id.",
-            },
+            OrderError::NotFound => order_not_found(),
             OrderError::CustomerNotFound => ApiError::customer_not_found(),
             OrderError::Invalid(v) => ApiError::Invalid(v),
             OrderError::Db(d) => d.into(),
@@ -549,10 +520,7 @@ impl From<OrderError> for ApiError {
 }
 
 fn path_order_id(raw: &str) -> Result<OrderId, ApiError> {
-    OrderId::parse(raw).ok_or(ApiError::NotFound {
-        code: "order_not_found",
-        message: "No order exists with that id.",
-    })
+    OrderId::parse(raw).ok_or_else(order_not_found)
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -721,25 +689,15 @@ pub async fn update(
         status: dto
             .status
             .as_deref()
-            .map(|s| order::status(&mut c, "status", Some(s), &[], "open")),
-        status_payment: dto.status_payment.as_deref().map(|s| {
-            order::status(
-                &mut c,
-                "status_payment",
-                Some(s),
-                PAYMENT_STATUSES,
-                "not_paid",
-            )
-        }),
-        status_fulfillment: dto.status_fulfillment.as_deref().map(|s| {
-            order::status(
-                &mut c,
-                "status_fulfillment",
-                Some(s),
-                FULFILLMENT_STATUSES,
-                "not_fulfilled",
-            )
-        }),
+            .map(|s| order::order_status(&mut c, Some(s))),
+        status_payment: dto
+            .status_payment
+            .as_deref()
+            .map(|s| order::payment_status(&mut c, Some(s))),
+        status_fulfillment: dto
+            .status_fulfillment
+            .as_deref()
+            .map(|s| order::fulfillment_status(&mut c, Some(s))),
         meta: dto.meta.map(|m| object(&mut c, "meta", m)),
     };
     c.finish()?;
