@@ -341,7 +341,7 @@ pub async fn logout_all(
     let session = caller.require_customer()?;
     state
         .accounts
-        .logout_all(&session.customer_id, client.0)
+        .logout_all(session.customer_id(), client.0)
         .await?;
     Ok(HttpResponse::Ok().json(Success { success: true }))
 }

@@ -19,10 +19,15 @@ pub const MERCHANT_KEY_HEADER: &str = "x-authorization";
 /// A verified customer session.
 #[derive(Debug, Clone)]
 pub struct CustomerSession {
-    pub customer_id: CustomerId,
     pub session_id: String,
     /// The customer as read together with the session check, this request.
     pub customer: crate::domain::customer::Customer,
+}
+
+impl CustomerSession {
+    pub fn customer_id(&self) -> &CustomerId {
+        &self.customer.id
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -64,7 +69,7 @@ impl Caller {
         match self {
             Caller::Merchant(KeyKind::Secret) => Ok(()),
             Caller::Merchant(KeyKind::Public) => Err(secret_required()),
-            Caller::Customer(s) if &s.customer_id == id => Ok(()),
+            Caller::Customer(s) if s.customer_id() == id => Ok(()),
             Caller::Customer(_) => Err(ApiError::customer_not_found()),
         }
     }

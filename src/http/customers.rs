@@ -314,7 +314,7 @@ pub async fn get(
     caller.require_customer_or_secret(&id)?;
     // A customer reading their own profile: it was read with the session check.
     let customer = match caller.session() {
-        Some(s) if s.customer_id == id => s.customer.clone(),
+        Some(s) if *s.customer_id() == id => s.customer.clone(),
         _ => state.customers.get(&id).await?,
     };
     Ok(HttpResponse::Ok().json(CustomerView::from(customer)))

@@ -154,7 +154,7 @@ pub async fn logout(
     let session = caller.require_customer()?;
     state
         .login
-        .logout(&session.customer_id, &session.session_id, client.0)
+        .logout(session.customer_id(), &session.session_id, client.0)
         .await?;
     Ok(HttpResponse::Ok().json(Success { success: true }))
 }

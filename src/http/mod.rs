@@ -82,8 +82,7 @@ impl AppState {
     /// Verifies a customer bearer token.
     pub async fn authenticate_customer(&self, token: &str) -> Result<CustomerSession, ApiError> {
         match self.sessions.authenticate(token).await {
-            Ok((customer_id, session_id, row)) => Ok(CustomerSession {
-                customer_id,
+            Ok((session_id, row)) => Ok(CustomerSession {
                 session_id,
                 customer: crate::service::customers::row_to_customer(row),
             }),

@@ -94,6 +94,39 @@ pub struct Page<T> {
     pub page: u32,
 }
 
+impl<T> Page<T> {
+    /// Page `page` (from 1) of `limit` items out of `total`; `rows(limit, offset)` reads them,
+    /// and is not called for a page past the end.
+    pub fn read<E>(
+        total: i64,
+        page: u32,
+        limit: u32,
+        rows: impl FnOnce(i64, i64) -> Result<Vec<T>, E>,
+    ) -> Result<Page<T>, E> {
+        let offset = i64::from(page.saturating_sub(1)) * i64::from(limit);
+        let items = if offset >= total {
+            Vec::new()
+        } else {
+            rows(i64::from(limit), offset)?
+        };
+        Ok(Page {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+            limit,
+            page,
+        })
+    }
+
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            limit: self.limit,
+            page: self.page,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct CustomerService {
     db: Db,
@@ -269,25 +302,17 @@ impl CustomerService {
         self.db
             .run(move |conn| {
                 let total = q::count(conn, &query.filter)?;
-                let offset = i64::from(query.page.saturating_sub(1)) * i64::from(query.limit);
-                let rows = if offset >= total {
-                    Vec::new()
-                } else {
+                let page = Page::read(total, query.page, query.limit, |limit, offset| {
                     q::page(
                         conn,
                         &query.filter,
                         query.sort,
                         query.direction == SortDirection::Desc,
-                        i64::from(query.limit),
+                        limit,
                         offset,
-                    )?
-                };
-                Ok(Page {
-                    items: rows.into_iter().map(row_to_customer).collect(),
-                    total: u64::try_from(total).unwrap_or(0),
-                    limit: query.limit,
-                    page: query.page,
-                })
+                    )
+                })?;
+                Ok(page.map(row_to_customer))
             })
             .await
     }

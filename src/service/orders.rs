@@ -254,25 +254,21 @@ impl OrderService {
                     }
                 }
                 let total = q::count(conn, customer.as_deref())?;
-                let offset = i64::from(query.page.saturating_sub(1)) * i64::from(query.limit);
-                let rows = if offset >= total {
-                    Vec::new()
-                } else {
-                    q::page(
-                        conn,
-                        customer.as_deref(),
-                        query.sort,
-                        query.direction == SortDirection::Desc,
-                        i64::from(query.limit),
-                        offset,
-                    )?
-                };
-                Ok(Page {
-                    items: rows,
-                    total: u64::try_from(total).unwrap_or(0),
-                    limit: query.limit,
-                    page: query.page,
-                })
+                Ok(Page::read(
+                    total,
+                    query.page,
+                    query.limit,
+                    |limit, offset| {
+                        q::page(
+                            conn,
+                            customer.as_deref(),
+                            query.sort,
+                            query.direction == SortDirection::Desc,
+                            limit,
+                            offset,
+                        )
+                    },
+                )?)
             })
             .await
     }

@@ -244,10 +244,11 @@ impl SessionService {
     }
 
     /// Checks signature, algorithm, issuer, audience and expiry, then that the session is live.
+    /// Returns the session id and the customer, read in the same query.
     pub async fn authenticate(
         &self,
         token: &str,
-    ) -> Result<(CustomerId, String, crate::db::customers::CustomerRow), SessionError> {
+    ) -> Result<(String, crate::db::customers::CustomerRow), SessionError> {
         if token.len() > 4096 {
             return Err(SessionError::Invalid);
         }
@@ -273,15 +274,16 @@ impl SessionService {
             Some((customer_id, session_id, _)) => (customer_id, session_id),
             None => self.verify_signature(token, &key)?,
         };
-        let (cid, sid) = (customer_id.clone(), session_id.clone());
+        let sid = session_id.clone();
         let customer = self
             .db
             .run(move |conn| {
-                q::live_customer(conn, &sid, cid.as_str(), db::now()).map_err(SessionError::from)
+                q::live_customer(conn, &sid, customer_id.as_str(), db::now())
+                    .map_err(SessionError::from)
             })
             .await?
             .ok_or(SessionError::Invalid)?;
-        Ok((customer_id, session_id, customer))
+        Ok((session_id, customer))
     }
 
     fn verify_signature(
