@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{NaiveDateTime, TimeDelta};
 
 use super::audit::{self, Event, RequestMeta};
-use super::login::{Login, LoginError};
+use super::login::{open_session, Login, LoginError};
 use super::passwords;
 use super::sessions::SessionService;
 use super::tokens;
@@ -204,20 +204,13 @@ impl AccountService {
                             ..Default::default()
                         },
                     )?;
-                    let customer_id = CustomerId::from_trusted(customer_id);
-                    let session = sessions
-                        .issue_in(conn, &customer_id)
-                        .map_err(LoginError::from)?;
-                    audit::record_all(
+                    Ok(open_session(
                         conn,
-                        &[Event::EmailVerified, Event::SessionCreated],
-                        Some(customer_id.as_str()),
+                        &sessions,
+                        CustomerId::from_trusted(customer_id),
+                        Some(Event::EmailVerified),
                         &meta,
-                    )?;
-                    Ok(Login {
-                        customer_id,
-                        session,
-                    })
+                    )?)
                 })
             })
             .await
@@ -278,20 +271,13 @@ impl AccountService {
                             },
                         )?;
                     }
-                    let customer_id = CustomerId::from_trusted(customer.id);
-                    let session = sessions
-                        .issue_in(conn, &customer_id)
-                        .map_err(LoginError::from)?;
-                    audit::record_all(
+                    Ok(open_session(
                         conn,
-                        &[Event::LoginSuccess, Event::SessionCreated],
-                        Some(customer_id.as_str()),
+                        &sessions,
+                        CustomerId::from_trusted(customer.id),
+                        Some(Event::LoginSuccess),
                         &meta,
-                    )?;
-                    Ok(Login {
-                        customer_id,
-                        session,
-                    })
+                    )?)
                 })
             })
             .await

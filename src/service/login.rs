@@ -4,7 +4,7 @@ use super::audit::{self, Event, RequestMeta};
 use super::sessions::{IssuedSession, SessionError, SessionService};
 use super::tokens;
 use crate::config::Config;
-use crate::db::{self, customers as customers_q, tokens as q, write_tx, Db, DbError};
+use crate::db::{self, customers as customers_q, tokens as q, write_tx, Db, DbConnection, DbError};
 use crate::domain::link::LinkTemplate;
 use crate::domain::token::{PlainToken, Purpose};
 use crate::domain::{CustomerId, Email};
@@ -46,6 +46,24 @@ impl From<diesel::result::Error> for LoginError {
 pub struct Login {
     pub customer_id: CustomerId,
     pub session: IssuedSession,
+}
+
+/// Opens a session inside the caller's transaction and records it, after the event that caused
+/// it (a login, a verified address), in one audit insert.
+pub(crate) fn open_session(
+    conn: &mut DbConnection,
+    sessions: &SessionService,
+    customer_id: CustomerId,
+    cause: Option<Event>,
+    meta: &RequestMeta,
+) -> Result<Login, LoginError> {
+    let session = sessions.issue_in(conn, &customer_id)?;
+    let events: Vec<Event> = cause.into_iter().chain([Event::SessionCreated]).collect();
+    audit::record_all(conn, &events, Some(customer_id.as_str()), meta)?;
+    Ok(Login {
+        customer_id,
+        session,
+    })
 }
 
 #[derive(Clone)]
@@ -125,18 +143,14 @@ impl LoginService {
                     else {
                         return Ok(None);
                     };
-                    let customer_id = CustomerId::from_trusted(customer_id);
-                    let session = sessions.issue_in(conn, &customer_id)?;
-                    audit::record_all(
+                    open_session(
                         conn,
-                        &[Event::LoginSuccess, Event::SessionCreated],
-                        Some(customer_id.as_str()),
+                        &sessions,
+                        CustomerId::from_trusted(customer_id),
+                        Some(Event::LoginSuccess),
                         &meta,
-                    )?;
-                    Ok::<_, LoginError>(Some(Login {
-                        customer_id,
-                        session,
-                    }))
+                    )
+                    .map(Some)
                 })?;
                 match outcome {
                     Some(login) => Ok(login),
@@ -170,17 +184,7 @@ impl LoginService {
                     if customers_q::find(conn, customer_id.as_str())?.is_none() {
                         return Err(LoginError::CustomerNotFound);
                     }
-                    let session = sessions.issue_in(conn, &customer_id)?;
-                    audit::record(
-                        conn,
-                        Event::SessionCreated,
-                        Some(customer_id.as_str()),
-                        &meta,
-                    )?;
-                    Ok(Login {
-                        customer_id,
-                        session,
-                    })
+                    open_session(conn, &sessions, customer_id, None, &meta)
                 })
             })
             .await
