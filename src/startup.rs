@@ -44,10 +44,12 @@ pub async fn open_database(config: &Config) -> Result<Db, StartupError> {
     let url = config.database_url.clone();
     let size = config.database_pool_size;
     let timeout = config.database_timeout;
-    tokio::task::spawn_blocking(move || db::connect_and_migrate(&url, size, timeout))
+    let mut db = tokio::task::spawn_blocking(move || db::connect_and_migrate(&url, size, timeout))
         .await
         .map_err(|e| StartupError::Task(e.to_string()))?
-        .map_err(StartupError::from)
+        .map_err(StartupError::from)?;
+    db.check_pg_async().await;
+    Ok(db)
 }
 
 impl Application {

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod customers;
 pub mod orders;
 pub mod outbox;
+pub mod pg_async;
 pub mod rate_limits;
 pub mod schema;
 pub mod sessions;
@@ -53,6 +54,8 @@ pub enum DbError {
     Query(DieselError),
     #[error("database task failed: {0}")]
     Task(String),
+    #[error("query failed: {0}")]
+    Driver(String),
 }
 
 /// What `Db::run` needs to know of a failed unit of work: whether it failed in the database,
@@ -188,10 +191,17 @@ pub fn connect_and_migrate(
         .connection_timeout(timeout)
         .test_on_check_out(false)
         .build_unchecked(manager);
+    let pg_async = match url {
+        DatabaseUrl::Postgres(url) => {
+            pg_async::PgReader::new(url, timeout, sessions::live_customer_sql())
+        }
+        DatabaseUrl::Sqlite(_) => None,
+    };
     Ok(Db {
         pool,
         permits,
         wait: timeout,
+        pg_async,
     })
 }
 
@@ -236,6 +246,8 @@ pub struct Db {
     pool: Pool,
     permits: Arc<tokio::sync::Semaphore>,
     wait: Duration,
+    /// PostgreSQL only, and only where the connection is unencrypted: see `pg_async`.
+    pg_async: Option<pg_async::PgReader>,
 }
 
 impl Db {
@@ -269,6 +281,27 @@ impl Db {
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// The asynchronous path for the session check, where there is one.
+    pub fn pg_async(&self) -> Option<&pg_async::PgReader> {
+        self.pg_async.as_ref()
+    }
+
+    /// Connects the asynchronous path once; if it cannot connect where Diesel could (a
+    /// setting only libpq knows), every query stays on Diesel.
+    pub async fn check_pg_async(&mut self) {
+        if let Some(reader) = &self.pg_async {
+            match reader.check().await {
+                Ok(()) => tracing::info!(
+                    "session checks use an asynchronous PostgreSQL connection per worker"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the asynchronous PostgreSQL path cannot connect; using Diesel's connections for everything");
+                    self.pg_async = None;
+                }
+            }
+        }
     }
 
     /// True when a connection can be had and answers.

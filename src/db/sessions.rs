@@ -22,6 +22,21 @@ pub fn insert(conn: &mut DbConnection, s: &NewSession<'_>) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// The session check's query; `pg_async` sends the same SQL.
+macro_rules! live_customer_query {
+    ($id:expr, $customer_id:expr, $now:expr) => {{
+        use super::customers::CustomerRow;
+        use super::schema::customers;
+        sessions::table
+            .inner_join(customers::table)
+            .filter(sessions::id.eq($id))
+            .filter(sessions::customer_id.eq($customer_id))
+            .filter(sessions::revoked_at.is_null())
+            .filter(sessions::expires_at.gt($now))
+            .select(CustomerRow::as_select())
+    }};
+}
+
 /// The customer behind a live session, read in the same query that checks the session (the
 /// check every customer request makes, so the profile read needs no second trip).
 pub fn live_customer(
@@ -30,17 +45,19 @@ pub fn live_customer(
     customer_id: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<super::customers::CustomerRow>> {
-    use super::customers::CustomerRow;
-    use super::schema::customers;
-    sessions::table
-        .inner_join(customers::table)
-        .filter(sessions::id.eq(id))
-        .filter(sessions::customer_id.eq(customer_id))
-        .filter(sessions::revoked_at.is_null())
-        .filter(sessions::expires_at.gt(now))
-        .select(CustomerRow::as_select())
+    live_customer_query!(id, customer_id, now)
         .get_result(conn)
         .optional()
+}
+
+/// `live_customer`'s statement as PostgreSQL receives it, parameters `$1`..`$3`.
+pub fn live_customer_sql() -> String {
+    let query = live_customer_query!("", "", NaiveDateTime::default());
+    let shown = diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string();
+    match shown.split_once(" -- binds:") {
+        Some((sql, _)) => sql.to_owned(),
+        None => shown,
+    }
 }
 
 pub fn revoke(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
