@@ -44,18 +44,17 @@ pub async fn open_database(config: &Config) -> Result<Db, StartupError> {
     let url = config.database_url.clone();
     let size = config.database_pool_size;
     let timeout = config.database_timeout;
-    let mut db = tokio::task::spawn_blocking(move || db::connect_and_migrate(&url, size, timeout))
+    tokio::task::spawn_blocking(move || db::connect_and_migrate(&url, size, timeout))
         .await
         .map_err(|e| StartupError::Task(e.to_string()))?
-        .map_err(StartupError::from)?;
-    db.check_pg_async().await;
-    Ok(db)
+        .map_err(StartupError::from)
 }
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let config = Arc::new(config);
-        let db = open_database(&config).await?;
+        let mut db = open_database(&config).await?;
+        db.check_pg_async().await;
         let state = AppState::new(config.clone(), db);
         let initial_keys = state.keys.create_initial_pair().await?;
         state

@@ -13,7 +13,7 @@ diesel::define_sql_function! {
     fn lower_nullable(x: Nullable<Text>) -> Nullable<Text>;
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = customers)]
 pub struct CustomerRow {
     pub id: String,

@@ -293,8 +293,9 @@ impl Db {
     pub async fn check_pg_async(&mut self) {
         if let Some(reader) = &self.pg_async {
             match reader.check().await {
-                Ok(()) => tracing::info!(
-                    "session checks use an asynchronous PostgreSQL connection per worker"
+                Ok(encrypted) => tracing::info!(
+                    tls = encrypted,
+                    "session checks use an asynchronous PostgreSQL connection per HTTP worker"
                 ),
                 Err(e) => {
                     tracing::warn!(error = %e, "the asynchronous PostgreSQL path cannot connect; using Diesel's connections for everything");

@@ -8,10 +8,12 @@
 //! it: their queries are pipelined on the one socket, so under load PostgreSQL reads several per
 //! wake-up and the worker reads several answers per `epoll` return.
 //!
-//! It speaks plain TCP or a Unix socket, so it is used only where the connection would not be
-//! encrypted anyway: `sslmode=disable`, or a Unix-socket host. Anything else (the default
-//! `prefer`, `require`, client certificates, settings only libpq understands) keeps every query
-//! on Diesel's libpq connections.
+//! TLS follows libpq's `sslmode` as far as tokio-postgres understands it: `disable` is plain,
+//! `prefer` (the default) encrypts when the server offers TLS, `require` insists; like libpq
+//! without a root certificate, neither checks the server's certificate. A URL tokio-postgres
+//! cannot read (`verify-ca`, `verify-full`, `sslrootcert`, client certificates, any other
+//! libpq-only setting) keeps every query on Diesel's libpq connections, and so does a start
+//! where this path cannot connect although libpq could.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -22,9 +24,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
-use tokio_postgres::config::{Host, SslMode};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres::{Client, Row, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::customers::CustomerRow;
 use super::DbError;
@@ -55,6 +61,7 @@ pub struct PgReader {
 struct Inner {
     id: u64,
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     timeout: Duration,
     live_customer_sql: String,
 }
@@ -67,16 +74,63 @@ impl std::fmt::Debug for PgReader {
     }
 }
 
-/// Whether `url` can be served without TLS and is understood by tokio-postgres.
-pub fn plain_config(url: &str) -> Option<tokio_postgres::Config> {
+/// `url` as tokio-postgres reads it, where it means what it means to libpq. A URL without a
+/// user is left to libpq, which would take the operating system user's name.
+fn async_config(url: &str) -> Option<tokio_postgres::Config> {
     let config = tokio_postgres::Config::from_str(url).ok()?;
-    let unix_only = !config.get_hosts().is_empty()
-        && config
-            .get_hosts()
-            .iter()
-            .all(|h| matches!(h, Host::Unix(_)));
-    let plain = config.get_ssl_mode() == SslMode::Disable || unix_only;
-    (plain && config.get_user().is_some()).then_some(config)
+    config.get_user().is_some().then_some(config)
+}
+
+/// The certificate check libpq makes under `prefer` and `require` without a root
+/// certificate: none of the chain, but the handshake's signatures are still verified.
+#[derive(Debug)]
+struct UnverifiedServer(WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for UnverifiedServer {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}
+
+fn tls() -> Option<MakeRustlsConnect> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = UnverifiedServer(provider.signature_verification_algorithms);
+    let config = rustls::ClientConfig::builder_with_provider(provider as Arc<CryptoProvider>)
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    Some(MakeRustlsConnect::new(config))
 }
 
 impl PgReader {
@@ -84,11 +138,12 @@ impl PgReader {
     /// documentation). `live_customer_sql` is the statement Diesel would send, so both paths
     /// read the same rows.
     pub fn new(url: &str, timeout: Duration, live_customer_sql: String) -> Option<PgReader> {
-        let config = plain_config(url)?;
+        let config = async_config(url)?;
         Some(PgReader {
             inner: Arc::new(Inner {
                 id: NEXT_READER.fetch_add(1, Ordering::Relaxed),
                 config,
+                tls: tls()?,
                 timeout,
                 live_customer_sql,
             }),
@@ -96,16 +151,26 @@ impl PgReader {
     }
 
     /// Connects once, to find out at start whether this path works here (a password that
-    /// libpq would find in `~/.pgpass`, say, is unknown to tokio-postgres).
-    pub async fn check(&self) -> Result<(), DbError> {
+    /// libpq would find in `~/.pgpass`, say, is unknown to tokio-postgres). Returns whether the
+    /// connection is encrypted, for the log.
+    pub async fn check(&self) -> Result<bool, DbError> {
         let conn = self.connect().await?;
-        drop(conn);
-        Ok(())
+        let row = tokio::time::timeout(
+            self.inner.timeout,
+            conn.client.query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            ),
+        )
+        .await
+        .map_err(|_| DbError::Unavailable("timed out waiting for PostgreSQL".into()))?
+        .map_err(unavailable_or_failed)?;
+        row.try_get(0).map_err(|e| DbError::Driver(e.to_string()))
     }
 
     async fn connect(&self) -> Result<Conn, DbError> {
         let connecting = async {
-            let (client, connection) = self.inner.config.connect(NoTls).await?;
+            let (client, connection) = self.inner.config.connect(self.inner.tls.clone()).await?;
             // Runs on this thread's runtime, which is the worker's own; it ends when the
             // client is dropped or the server goes away.
             tokio::spawn(async move {
@@ -142,9 +207,10 @@ impl PgReader {
         });
     }
 
-    async fn conn(&self) -> Result<Rc<Conn>, DbError> {
+    /// This thread's connection, and whether it was made just now.
+    async fn conn(&self) -> Result<(Rc<Conn>, bool), DbError> {
         if let Some(conn) = self.cached() {
-            return Ok(conn);
+            return Ok((conn, false));
         }
         let id = self.inner.id;
         let gate = CONNECTING.with(|g| g.borrow_mut().entry(id).or_default().clone());
@@ -152,11 +218,11 @@ impl PgReader {
             .await
             .map_err(|_| DbError::Unavailable("timed out waiting for a connection".into()))?;
         if let Some(conn) = self.cached() {
-            return Ok(conn);
+            return Ok((conn, false));
         }
         let conn = Rc::new(self.connect().await?);
         CONNS.with(|c| c.borrow_mut().insert(id, conn.clone()));
-        Ok(conn)
+        Ok((conn, true))
     }
 
     /// The customer behind a live session: the same statement, parameters and row as
@@ -167,26 +233,35 @@ impl PgReader {
         customer_id: &str,
         now: NaiveDateTime,
     ) -> Result<Option<CustomerRow>, DbError> {
-        let conn = self.conn().await?;
         let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
             [&session_id, &customer_id, &now];
-        let query = conn.client.query_opt(&conn.live_customer, &params);
-        let outcome = tokio::time::timeout(self.inner.timeout, query).await;
-        let row = match outcome {
-            Ok(Ok(row)) => row,
-            Ok(Err(e)) => {
-                let e = unavailable_or_failed(e);
-                if matches!(e, DbError::Unavailable(_)) || conn.client.is_closed() {
-                    self.forget(&conn);
+        let (mut conn, mut fresh) = self.conn().await?;
+        let row = loop {
+            let query = conn.client.query_opt(&conn.live_customer, &params);
+            match tokio::time::timeout(self.inner.timeout, query).await {
+                Ok(Ok(row)) => break row,
+                Ok(Err(e)) => {
+                    let closed = conn.client.is_closed();
+                    let e = unavailable_or_failed(e);
+                    if matches!(e, DbError::Unavailable(_)) || closed {
+                        self.forget(&conn);
+                    }
+                    // A kept connection the server has since closed (a restart, an idle
+                    // timeout): this read may be sent again, once, on a new one.
+                    if closed && !fresh {
+                        (conn, fresh) = self.conn().await?;
+                        continue;
+                    }
+                    return Err(e);
                 }
-                return Err(e);
-            }
-            Err(_) => {
-                // The answer may still come, behind which nothing else would: start afresh.
-                self.forget(&conn);
-                return Err(DbError::Unavailable(
-                    "timed out waiting for PostgreSQL".into(),
-                ));
+                Err(_) => {
+                    // The answer may still come, and everything queued behind it would wait:
+                    // start afresh.
+                    self.forget(&conn);
+                    return Err(DbError::Unavailable(
+                        "timed out waiting for PostgreSQL".into(),
+                    ));
+                }
             }
         };
         row.map(|r| customer_row(&r))
@@ -240,17 +315,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_unencrypted_connections_take_the_async_path() {
+    fn urls_libpq_reads_differently_stay_on_diesel() {
         let t = Duration::from_secs(1);
         let sql = String::new;
-        assert!(PgReader::new("postgres://u@db/p?sslmode=disable", t, sql()).is_some());
-        assert!(PgReader::new("host=/var/run/postgresql user=u dbname=p", t, sql()).is_some());
-        // libpq's default (prefer) encrypts when the server can: not downgraded here.
-        assert!(PgReader::new("postgres://u@db/p", t, sql()).is_none());
-        assert!(PgReader::new("postgres://u@db/p?sslmode=require", t, sql()).is_none());
-        assert!(PgReader::new("postgres://u@db/p?sslmode=verify-full", t, sql()).is_none());
-        // libpq-only settings, and no user (libpq would take the OS user's name).
-        assert!(PgReader::new("postgres://u@db/p?sslmode=disable&sslcert=/x", t, sql()).is_none());
-        assert!(PgReader::new("postgres://db/p?sslmode=disable", t, sql()).is_none());
+        for url in [
+            "postgres://u@db/p",
+            "postgres://u@db/p?sslmode=disable",
+            "postgres://u@db/p?sslmode=require",
+            "postgres://u:pw@db:5433/p?options=-csearch_path%3Dx",
+            "host=/var/run/postgresql user=u dbname=p",
+        ] {
+            assert!(PgReader::new(url, t, sql()).is_some(), "{url}");
+        }
+        for url in [
+            // Certificate checks tokio-postgres does not make.
+            "postgres://u@db/p?sslmode=verify-ca",
+            "postgres://u@db/p?sslmode=verify-full",
+            "postgres://u@db/p?sslmode=require&sslrootcert=/ca.pem",
+            "postgres://u@db/p?sslcert=/c.pem&sslkey=/k.pem",
+            // No user: libpq would take the operating system user's name.
+            "postgres://db/p",
+        ] {
+            assert!(PgReader::new(url, t, sql()).is_none(), "{url}");
+        }
     }
 }

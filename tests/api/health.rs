@@ -56,8 +56,25 @@ async fn postgres_outage_is_503_then_recovers() {
 
     let c = app.create_email("durable@example.com").await;
     let path = format!("/v1/customers/{}", c["id"].as_str().unwrap());
+    // A customer's requests check their session on the asynchronous connection (pg_async).
+    let (status, issued) = status_json(
+        app.secret(Method::POST, &format!("{path}/issue-token"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{issued}");
+    let jwt = issued["jwt"].as_str().unwrap().to_owned();
+    assert_eq!(app.bearer_status(Method::GET, &path, &jwt).await, 200);
 
     proxy.cut();
+    for _ in 0..3 {
+        let (status, err) =
+            status_json(app.bearer(Method::GET, &path, &jwt).send().await.unwrap()).await;
+        assert_eq!(status, 503, "{err}");
+        assert_error(&err, 503, "service_unavailable", "service_unavailable");
+    }
     for _ in 0..3 {
         let (status, err) = status_json(app.secret(Method::GET, &path).send().await.unwrap()).await;
         assert_eq!(status, 503, "{err}");
@@ -83,6 +100,15 @@ async fn postgres_outage_is_503_then_recovers() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(recovered, "patron recovers when the database is back");
+    let mut customer_recovered = false;
+    for _ in 0..50 {
+        if app.bearer_status(Method::GET, &path, &jwt).await == 200 {
+            customer_recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(customer_recovered, "the session check reconnects by itself");
     let res = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(

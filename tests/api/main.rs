@@ -12,4 +12,5 @@ mod listing;
 mod login;
 mod openapi;
 mod orders;
+mod pg_async;
 mod smtp;

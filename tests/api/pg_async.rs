@@ -1,0 +1,215 @@
+//! The session check's asynchronous PostgreSQL path (`patron::db::pg_async`): it reads what
+//! Diesel reads, encrypts as libpq would, and fails over like the rest (see also
+//! `health::postgres_outage_is_503_then_recovers`, which cuts it under a running server).
+
+use chrono::TimeDelta;
+use patron::config::DatabaseUrl;
+use patron::db::customers::{self, CustomerRow};
+use patron::db::pg_async::PgReader;
+use patron::db::{self, sessions, DbError};
+use patron::domain::Email;
+
+use crate::helpers::{postgres_enabled, Backend, TestApp};
+
+fn full_customer(id: &str, email: &str) -> CustomerRow {
+    let now = db::now();
+    let mut row = CustomerRow::new(
+        id.into(),
+        &Email::parse(email).unwrap(),
+        Some("Zoë 'Ω'".into()),
+        Some("O\u{2019}Brien".into()),
+        Some("+1 555 0100".into()),
+        Some("ext-1".into()),
+        Some(r#"{"tier":"gold","n":[1,2]}"#.into()),
+        Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        true,
+        now - TimeDelta::days(3),
+    );
+    row.failed_logins = 2;
+    row.failed_window_start = Some(now - TimeDelta::minutes(1));
+    row.lockouts = 1;
+    row.locked_until = Some(now + TimeDelta::minutes(5));
+    row
+}
+
+#[actix_web::test]
+async fn async_session_check_reads_what_diesel_reads() {
+    if !postgres_enabled() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let db = app.state.db.clone();
+    let reader = db
+        .pg_async()
+        .expect("the test URL takes the asynchronous path")
+        .clone();
+    let full = full_customer("cstmr_AsyncFull0001", "full@example.com");
+    let bare = CustomerRow::new(
+        "cstmr_AsyncBare0001".into(),
+        &Email::parse("bare@example.com").unwrap(),
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        false,
+        db::now(),
+    );
+    let now = db::now();
+    let (f, b) = (full.clone(), bare.clone());
+    db.run(move |conn| {
+        customers::insert(conn, &f)?;
+        customers::insert(conn, &b)?;
+        for (sid, cid, expires) in [
+            ("sess_full", f.id.as_str(), now + TimeDelta::hours(1)),
+            ("sess_bare", b.id.as_str(), now + TimeDelta::hours(1)),
+            ("sess_expired", f.id.as_str(), now - TimeDelta::seconds(1)),
+            ("sess_revoked", f.id.as_str(), now + TimeDelta::hours(1)),
+        ] {
+            sessions::insert(
+                conn,
+                &sessions::NewSession {
+                    id: sid,
+                    customer_id: cid,
+                    created_at: now,
+                    expires_at: expires,
+                },
+            )?;
+        }
+        sessions::revoke(conn, "sess_revoked", now)?;
+        Ok::<_, DbError>(())
+    })
+    .await
+    .unwrap();
+
+    let cases = [
+        ("sess_full", full.id.as_str(), Some(&full)),
+        ("sess_bare", bare.id.as_str(), Some(&bare)),
+        ("sess_expired", full.id.as_str(), None),
+        ("sess_revoked", full.id.as_str(), None),
+        // A live session presented with another customer's id.
+        ("sess_bare", full.id.as_str(), None),
+        ("no_such_session", full.id.as_str(), None),
+    ];
+    for (sid, cid, expected) in cases {
+        let at = db::now();
+        let (s, c) = (sid.to_owned(), cid.to_owned());
+        let by_diesel = db
+            .run(move |conn| sessions::live_customer(conn, &s, &c, at).map_err(DbError::from))
+            .await
+            .unwrap();
+        let by_async = reader.live_customer(sid, cid, at).await.unwrap();
+        assert_eq!(by_async, by_diesel, "{sid} as {cid}");
+        assert_eq!(by_async.as_ref(), expected, "{sid} as {cid}");
+    }
+}
+
+#[actix_web::test]
+async fn async_connection_is_encrypted_as_libpq_would_be() {
+    if !postgres_enabled() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let DatabaseUrl::Postgres(url) = app.db.url.clone() else {
+        unreachable!()
+    };
+    let server_tls = app
+        .state
+        .db
+        .run(|conn| {
+            use diesel::prelude::*;
+            #[derive(QueryableByName)]
+            struct Ssl {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                ssl: String,
+            }
+            diesel::sql_query("SHOW ssl")
+                .get_result::<Ssl>(conn)
+                .map(|r| r.ssl == "on")
+                .map_err(DbError::from)
+        })
+        .await
+        .unwrap();
+    let timeout = std::time::Duration::from_secs(5);
+    let sql = sessions::live_customer_sql();
+    // The test URL leaves sslmode at libpq's default, prefer: TLS whenever the server has it.
+    let prefer = PgReader::new(&url, timeout, sql.clone()).unwrap();
+    assert_eq!(prefer.check().await.unwrap(), server_tls);
+    let plain = PgReader::new(&format!("{url}&sslmode=disable"), timeout, sql.clone()).unwrap();
+    assert!(!plain.check().await.unwrap());
+    let required = PgReader::new(&format!("{url}&sslmode=require"), timeout, sql).unwrap();
+    match required.check().await {
+        Ok(encrypted) => assert!(server_tls && encrypted),
+        Err(e) => assert!(
+            !server_tls,
+            "require failed although the server has TLS: {e}"
+        ),
+    }
+}
+
+/// The server closes the kept connection (a restart or an idle timeout did): the next customer
+/// request reconnects instead of failing.
+#[actix_web::test]
+async fn a_closed_connection_is_replaced_without_an_error() {
+    if !postgres_enabled() {
+        return;
+    }
+    let name = format!(
+        "patron_reconnect_{}",
+        patron::domain::random::alphanumeric(8).to_lowercase()
+    );
+    let app = TestApp::spawn_with(Backend::Postgres, |c| {
+        let DatabaseUrl::Postgres(url) = &c.database_url else {
+            unreachable!()
+        };
+        c.database_url = DatabaseUrl::Postgres(format!("{url}&application_name={name}"));
+        c.workers = Some(1);
+    })
+    .await;
+    let c = app.create_email("kept@example.com").await;
+    let path = format!("/v1/customers/{}", c["id"].as_str().unwrap());
+    let (status, issued) = crate::helpers::status_json(
+        app.secret(reqwest::Method::POST, &format!("{path}/issue-token"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{issued}");
+    let jwt = issued["jwt"].as_str().unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            app.bearer_status(reqwest::Method::GET, &path, jwt).await,
+            200
+        );
+    }
+    let killed = {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Killed {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn =
+            diesel::PgConnection::establish(&crate::helpers::postgres_url().unwrap()).unwrap();
+        diesel::sql_query(format!(
+            "SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+             WHERE application_name = '{name}'"
+        ))
+        .get_result::<Killed>(&mut conn)
+        .unwrap()
+        .n
+    };
+    assert!(
+        killed >= 2,
+        "the pool's and the worker's connections: {killed}"
+    );
+    for _ in 0..3 {
+        assert_eq!(
+            app.bearer_status(reqwest::Method::GET, &path, jwt).await,
+            200,
+            "a customer request right after the server closed the connection"
+        );
+    }
+}
