@@ -74,9 +74,60 @@ impl std::fmt::Debug for PgReader {
     }
 }
 
+/// Environment variables libpq reads for a connection and tokio-postgres does not. With any of
+/// them set the two would connect differently (`PGSSLMODE=verify-full`, say, which only libpq
+/// would honour), so Diesel keeps the session check.
+const LIBPQ_ENVIRONMENT: &[&str] = &[
+    "PGHOST",
+    "PGHOSTADDR",
+    "PGPORT",
+    "PGDATABASE",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGPASSFILE",
+    "PGSERVICE",
+    "PGSERVICEFILE",
+    "PGOPTIONS",
+    "PGAPPNAME",
+    "PGSSLMODE",
+    "PGREQUIRESSL",
+    "PGSSLCERT",
+    "PGSSLKEY",
+    "PGSSLCERTMODE",
+    "PGSSLROOTCERT",
+    "PGSSLCRL",
+    "PGSSLCRLDIR",
+    "PGSSLSNI",
+    "PGREQUIREPEER",
+    "PGSSLMINPROTOCOLVERSION",
+    "PGSSLMAXPROTOCOLVERSION",
+    "PGSSLNEGOTIATION",
+    "PGGSSENCMODE",
+    "PGCHANNELBINDING",
+    "PGREQUIREAUTH",
+    "PGCONNECT_TIMEOUT",
+    "PGCLIENTENCODING",
+    "PGTARGETSESSIONATTRS",
+    "PGLOADBALANCEHOSTS",
+];
+
+/// What libpq would find beside the URL: a variable from `LIBPQ_ENVIRONMENT`, or a root
+/// certificate in `~/.postgresql/root.crt`, with which libpq checks the server's certificate
+/// even under `prefer` and `require`.
+fn libpq_would_differ() -> bool {
+    let set = |name: &&str| std::env::var_os(name).is_some();
+    let root_cert = std::env::var_os("HOME")
+        .map(|home| std::path::Path::new(&home).join(".postgresql/root.crt"))
+        .is_some_and(|path| path.exists());
+    LIBPQ_ENVIRONMENT.iter().any(set) || root_cert
+}
+
 /// `url` as tokio-postgres reads it, where it means what it means to libpq. A URL without a
 /// user is left to libpq, which would take the operating system user's name.
-fn async_config(url: &str) -> Option<tokio_postgres::Config> {
+fn async_config(url: &str, libpq_would_differ: bool) -> Option<tokio_postgres::Config> {
+    if libpq_would_differ {
+        return None;
+    }
     let config = tokio_postgres::Config::from_str(url).ok()?;
     config.get_user().is_some().then_some(config)
 }
@@ -138,7 +189,7 @@ impl PgReader {
     /// documentation). `live_customer_sql` is the statement Diesel would send, so both paths
     /// read the same rows.
     pub fn new(url: &str, timeout: Duration, live_customer_sql: String) -> Option<PgReader> {
-        let config = async_config(url)?;
+        let config = async_config(url, libpq_would_differ())?;
         Some(PgReader {
             inner: Arc::new(Inner {
                 id: NEXT_READER.fetch_add(1, Ordering::Relaxed),
@@ -316,8 +367,6 @@ mod tests {
 
     #[test]
     fn urls_libpq_reads_differently_stay_on_diesel() {
-        let t = Duration::from_secs(1);
-        let sql = String::new;
         for url in [
             "postgres://u@db/p",
             "postgres://u@db/p?sslmode=disable",
@@ -325,7 +374,7 @@ mod tests {
             "postgres://u:pw@db:5433/p?options=-csearch_path%3Dx",
             "host=/var/run/postgresql user=u dbname=p",
         ] {
-            assert!(PgReader::new(url, t, sql()).is_some(), "{url}");
+            assert!(async_config(url, false).is_some(), "{url}");
         }
         for url in [
             // Certificate checks tokio-postgres does not make.
@@ -336,7 +385,10 @@ mod tests {
             // No user: libpq would take the operating system user's name.
             "postgres://db/p",
         ] {
-            assert!(PgReader::new(url, t, sql()).is_none(), "{url}");
+            assert!(async_config(url, false).is_none(), "{url}");
         }
+        // The environment or a root certificate would change what libpq does with any URL.
+        assert!(async_config("postgres://u@db/p", true).is_none());
+        assert!(async_config("postgres://u@db/p", false).is_some());
     }
 }
