@@ -70,6 +70,31 @@ impl CustomerRow {
     }
 }
 
+impl CustomerRow {
+    /// A row read by `pg_async`, whose statements select the columns in this struct's field
+    /// order, as Diesel's `as_select()` does.
+    pub fn from_pg(r: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
+        Ok(CustomerRow {
+            id: r.try_get(0)?,
+            email: r.try_get(1)?,
+            email_normalized: r.try_get(2)?,
+            firstname: r.try_get(3)?,
+            lastname: r.try_get(4)?,
+            phone: r.try_get(5)?,
+            external_id: r.try_get(6)?,
+            meta: r.try_get(7)?,
+            created_at: r.try_get(8)?,
+            updated_at: r.try_get(9)?,
+            password_hash: r.try_get(10)?,
+            email_verified_at: r.try_get(11)?,
+            failed_logins: r.try_get(12)?,
+            failed_window_start: r.try_get(13)?,
+            lockouts: r.try_get(14)?,
+            locked_until: r.try_get(15)?,
+        })
+    }
+}
+
 /// A partial update: `None` leaves a column alone, `Some(None)` clears it.
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = customers)]

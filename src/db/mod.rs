@@ -192,9 +192,7 @@ pub fn connect_and_migrate(
         .test_on_check_out(false)
         .build_unchecked(manager);
     let pg_async = match url {
-        DatabaseUrl::Postgres(url) => {
-            pg_async::PgReader::new(url, timeout, sessions::live_customer_sql())
-        }
+        DatabaseUrl::Postgres(url) => pg_async::PgReader::new(url, timeout),
         DatabaseUrl::Sqlite(_) => None,
     };
     Ok(Db {

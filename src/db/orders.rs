@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::schema::orders;
 use super::DbConnection;
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = orders)]
 pub struct OrderRow {
     pub id: String,
@@ -28,6 +28,34 @@ pub struct OrderRow {
     pub meta: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+impl OrderRow {
+    /// A row read by `pg_async`, whose statements select the columns in this struct's field
+    /// order, as Diesel's `as_select()` does.
+    pub fn from_pg(r: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
+        Ok(OrderRow {
+            id: r.try_get(0)?,
+            customer_id: r.try_get(1)?,
+            customer_reference: r.try_get(2)?,
+            currency: r.try_get(3)?,
+            status: r.try_get(4)?,
+            status_payment: r.try_get(5)?,
+            status_fulfillment: r.try_get(6)?,
+            subtotal: r.try_get(7)?,
+            shipping_price: r.try_get(8)?,
+            tax: r.try_get(9)?,
+            total: r.try_get(10)?,
+            line_items: r.try_get(11)?,
+            shipping: r.try_get(12)?,
+            billing: r.try_get(13)?,
+            customer_snapshot: r.try_get(14)?,
+            merchant_references: r.try_get(15)?,
+            meta: r.try_get(16)?,
+            created_at: r.try_get(17)?,
+            updated_at: r.try_get(18)?,
+        })
+    }
 }
 
 #[derive(Debug, Default, AsChangeset)]
@@ -94,6 +122,44 @@ pub fn count(conn: &mut DbConnection, customer_id: Option<&str>) -> QueryResult<
     filtered(customer_id).count().get_result(conn)
 }
 
+/// A boxed query in the list's order; the one definition of it for both paths.
+macro_rules! sorted {
+    ($query:expr, $sort:expr, $descending:expr) => {{
+        let q = $query;
+        match ($sort, $descending) {
+            (SortColumn::CreatedAt, false) => q.order((orders::created_at.asc(), orders::id.asc())),
+            (SortColumn::CreatedAt, true) => {
+                q.order((orders::created_at.desc(), orders::id.desc()))
+            }
+            (SortColumn::UpdatedAt, false) => q.order((orders::updated_at.asc(), orders::id.asc())),
+            (SortColumn::UpdatedAt, true) => {
+                q.order((orders::updated_at.desc(), orders::id.desc()))
+            }
+        }
+    }};
+}
+
+/// `count` for one customer, for `pg_async`: customer id.
+pub fn customer_count_sql() -> String {
+    let q = orders::table
+        .into_boxed::<diesel::pg::Pg>()
+        .filter(orders::customer_id.eq(""))
+        .count();
+    super::pg_async::sql_text(&q)
+}
+
+/// `page` for one customer, for `pg_async`: customer id, limit, offset.
+pub fn customer_page_sql(sort: SortColumn, descending: bool) -> String {
+    let q = orders::table
+        .into_boxed::<diesel::pg::Pg>()
+        .filter(orders::customer_id.eq(""));
+    let q = sorted!(q, sort, descending)
+        .limit(0)
+        .offset(0)
+        .select(OrderRow::as_select());
+    super::pg_async::sql_text(&q)
+}
+
 pub fn page(
     conn: &mut DbConnection,
     customer_id: Option<&str>,
@@ -102,14 +168,8 @@ pub fn page(
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<OrderRow>> {
-    let q = filtered(customer_id);
-    let q = match (sort, descending) {
-        (SortColumn::CreatedAt, false) => q.order((orders::created_at.asc(), orders::id.asc())),
-        (SortColumn::CreatedAt, true) => q.order((orders::created_at.desc(), orders::id.desc())),
-        (SortColumn::UpdatedAt, false) => q.order((orders::updated_at.asc(), orders::id.asc())),
-        (SortColumn::UpdatedAt, true) => q.order((orders::updated_at.desc(), orders::id.desc())),
-    };
-    q.limit(limit)
+    sorted!(filtered(customer_id), sort, descending)
+        .limit(limit)
         .offset(offset)
         .select(OrderRow::as_select())
         .load(conn)

@@ -1,5 +1,5 @@
-//! The session check every customer request makes, sent to PostgreSQL without leaving the HTTP
-//! worker's thread.
+//! The reads on every customer request (the session check, which also reads the customer, and
+//! the customer's own order list), sent to PostgreSQL without leaving the HTTP worker's thread.
 //!
 //! Diesel's connections block, so each query through `Db::run` hops to a blocking thread and
 //! back: two thread wake-ups per request on top of the database's own, and on the 2-core
@@ -32,17 +32,64 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Row, Statement};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use diesel::pg::Pg;
+use diesel::query_builder::QueryFragment;
+
 use super::customers::CustomerRow;
-use super::DbError;
+use super::orders::{OrderRow, SortColumn};
+use super::{orders, sessions, DbError};
+
+/// The statements this path sends, each prepared once on every connection. Their SQL is
+/// Diesel's (`sql_text`), written next to the Diesel query it stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    LiveCustomer,
+    CustomerOrderCount,
+    CustomerOrderPage(SortColumn, bool),
+}
+
+impl Read {
+    const ALL: [Read; 6] = [
+        Read::LiveCustomer,
+        Read::CustomerOrderCount,
+        Read::CustomerOrderPage(SortColumn::CreatedAt, false),
+        Read::CustomerOrderPage(SortColumn::CreatedAt, true),
+        Read::CustomerOrderPage(SortColumn::UpdatedAt, false),
+        Read::CustomerOrderPage(SortColumn::UpdatedAt, true),
+    ];
+
+    fn index(self) -> usize {
+        Read::ALL.iter().position(|r| *r == self).unwrap_or(0)
+    }
+
+    fn sql(self) -> String {
+        match self {
+            Read::LiveCustomer => sessions::live_customer_sql(),
+            Read::CustomerOrderCount => orders::customer_count_sql(),
+            Read::CustomerOrderPage(sort, descending) => {
+                orders::customer_page_sql(sort, descending)
+            }
+        }
+    }
+}
+
+/// A Diesel query's SQL as PostgreSQL receives it (parameters `$1`, `$2`, ...).
+pub fn sql_text<T: QueryFragment<Pg>>(query: &T) -> String {
+    let shown = diesel::debug_query::<Pg, _>(query).to_string();
+    match shown.split_once(" -- binds:") {
+        Some((sql, _)) => sql.to_owned(),
+        None => shown,
+    }
+}
 
 /// Distinguishes the readers of one process (tests run several servers on several databases),
 /// so a worker thread never answers one server's request on another's connection.
 static NEXT_READER: AtomicU64 = AtomicU64::new(0);
 
-/// A worker thread's connection and the statement prepared on it.
+/// A worker thread's connection and the statements prepared on it, in `Read::ALL`'s order.
 struct Conn {
     client: Client,
-    live_customer: Statement,
+    statements: Vec<Statement>,
 }
 
 thread_local! {
@@ -63,7 +110,8 @@ struct Inner {
     config: tokio_postgres::Config,
     tls: MakeRustlsConnect,
     timeout: Duration,
-    live_customer_sql: String,
+    /// `Read::ALL`'s SQL, made once.
+    sql: Vec<String>,
 }
 
 impl std::fmt::Debug for PgReader {
@@ -186,9 +234,8 @@ fn tls() -> Option<MakeRustlsConnect> {
 
 impl PgReader {
     /// A reader for `url`, or `None` where it must not or cannot be used (see the module
-    /// documentation). `live_customer_sql` is the statement Diesel would send, so both paths
-    /// read the same rows.
-    pub fn new(url: &str, timeout: Duration, live_customer_sql: String) -> Option<PgReader> {
+    /// documentation).
+    pub fn new(url: &str, timeout: Duration) -> Option<PgReader> {
         let config = async_config(url, libpq_would_differ())?;
         Some(PgReader {
             inner: Arc::new(Inner {
@@ -196,7 +243,7 @@ impl PgReader {
                 config,
                 tls: tls()?,
                 timeout,
-                live_customer_sql,
+                sql: Read::ALL.iter().map(|r| r.sql()).collect(),
             }),
         })
     }
@@ -229,11 +276,11 @@ impl PgReader {
                     tracing::debug!(error = %e, "asynchronous PostgreSQL connection ended");
                 }
             });
-            let live_customer = client.prepare(&self.inner.live_customer_sql).await?;
-            Ok::<_, tokio_postgres::Error>(Conn {
-                client,
-                live_customer,
-            })
+            let statements = futures_util::future::try_join_all(
+                self.inner.sql.iter().map(|sql| client.prepare(sql)),
+            )
+            .await?;
+            Ok::<_, tokio_postgres::Error>(Conn { client, statements })
         };
         tokio::time::timeout(self.inner.timeout, connecting)
             .await
@@ -276,29 +323,29 @@ impl PgReader {
         Ok((conn, true))
     }
 
-    /// The customer behind a live session: the same statement, parameters and row as
-    /// `sessions::live_customer`.
-    pub async fn live_customer(
+    /// The rows of one read. A read is safe to send twice, so one that meets a kept
+    /// connection the server has since closed (a restart, an idle timeout) is sent again, once,
+    /// on a new one.
+    async fn rows(
         &self,
-        session_id: &str,
-        customer_id: &str,
-        now: NaiveDateTime,
-    ) -> Result<Option<CustomerRow>, DbError> {
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-            [&session_id, &customer_id, &now];
+        read: Read,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Row>, DbError> {
         let (mut conn, mut fresh) = self.conn().await?;
-        let row = loop {
-            let query = conn.client.query_opt(&conn.live_customer, &params);
+        loop {
+            let statement = conn
+                .statements
+                .get(read.index())
+                .ok_or_else(|| DbError::Driver(format!("{read:?} is not prepared")))?;
+            let query = conn.client.query(statement, params);
             match tokio::time::timeout(self.inner.timeout, query).await {
-                Ok(Ok(row)) => break row,
+                Ok(Ok(rows)) => return Ok(rows),
                 Ok(Err(e)) => {
                     let closed = conn.client.is_closed();
                     let e = unavailable_or_failed(e);
                     if matches!(e, DbError::Unavailable(_)) || closed {
                         self.forget(&conn);
                     }
-                    // A kept connection the server has since closed (a restart, an idle
-                    // timeout): this read may be sent again, once, on a new one.
                     if closed && !fresh {
                         (conn, fresh) = self.conn().await?;
                         continue;
@@ -314,10 +361,53 @@ impl PgReader {
                     ));
                 }
             }
-        };
-        row.map(|r| customer_row(&r))
+        }
+    }
+
+    /// The customer behind a live session: `sessions::live_customer`, read here.
+    pub async fn live_customer(
+        &self,
+        session_id: &str,
+        customer_id: &str,
+        now: NaiveDateTime,
+    ) -> Result<Option<CustomerRow>, DbError> {
+        let rows = self
+            .rows(Read::LiveCustomer, &[&session_id, &customer_id, &now])
+            .await?;
+        rows.first()
+            .map(CustomerRow::from_pg)
             .transpose()
             .map_err(|e| DbError::Driver(e.to_string()))
+    }
+
+    /// How many orders the customer has, and the page of them at `offset`: `orders::count`
+    /// and `orders::page` for one customer, the two statements pipelined.
+    pub async fn customer_orders(
+        &self,
+        customer_id: &str,
+        sort: SortColumn,
+        descending: bool,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(i64, Vec<OrderRow>), DbError> {
+        let count_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&customer_id];
+        let page_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+            [&customer_id, &limit, &offset];
+        let (count, page) = tokio::try_join!(
+            self.rows(Read::CustomerOrderCount, &count_params),
+            self.rows(Read::CustomerOrderPage(sort, descending), &page_params),
+        )?;
+        let driver = |e: tokio_postgres::Error| DbError::Driver(e.to_string());
+        let total = match count.first() {
+            Some(row) => row.try_get(0).map_err(driver)?,
+            None => 0,
+        };
+        let page = page
+            .iter()
+            .map(OrderRow::from_pg)
+            .collect::<Result<_, _>>()
+            .map_err(driver)?;
+        Ok((total, page))
     }
 }
 
@@ -336,29 +426,6 @@ fn unavailable_or_failed(e: tokio_postgres::Error) -> DbError {
     } else {
         DbError::Driver(e.to_string())
     }
-}
-
-/// The columns in `CustomerRow`'s field order, which is the order Diesel's `as_select()`
-/// selects them in.
-fn customer_row(r: &Row) -> Result<CustomerRow, tokio_postgres::Error> {
-    Ok(CustomerRow {
-        id: r.try_get(0)?,
-        email: r.try_get(1)?,
-        email_normalized: r.try_get(2)?,
-        firstname: r.try_get(3)?,
-        lastname: r.try_get(4)?,
-        phone: r.try_get(5)?,
-        external_id: r.try_get(6)?,
-        meta: r.try_get(7)?,
-        created_at: r.try_get(8)?,
-        updated_at: r.try_get(9)?,
-        password_hash: r.try_get(10)?,
-        email_verified_at: r.try_get(11)?,
-        failed_logins: r.try_get(12)?,
-        failed_window_start: r.try_get(13)?,
-        lockouts: r.try_get(14)?,
-        locked_until: r.try_get(15)?,
-    })
 }
 
 #[cfg(test)]

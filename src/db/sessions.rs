@@ -50,14 +50,9 @@ pub fn live_customer(
         .optional()
 }
 
-/// `live_customer`'s statement as PostgreSQL receives it, parameters `$1`..`$3`.
+/// `live_customer`'s statement for `pg_async`: session id, customer id, now.
 pub fn live_customer_sql() -> String {
-    let query = live_customer_query!("", "", NaiveDateTime::default());
-    let shown = diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string();
-    match shown.split_once(" -- binds:") {
-        Some((sql, _)) => sql.to_owned(),
-        None => shown,
-    }
+    super::pg_async::sql_text(&live_customer_query!("", "", NaiveDateTime::default()))
 }
 
 pub fn revoke(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {

@@ -95,6 +95,11 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// Where page `page` (from 1) of `limit` items starts.
+    pub fn offset(page: u32, limit: u32) -> i64 {
+        i64::from(page.saturating_sub(1)) * i64::from(limit)
+    }
+
     /// Page `page` (from 1) of `limit` items out of `total`; `rows(limit, offset)` reads them,
     /// and is not called for a page past the end.
     pub fn read<E>(
@@ -103,7 +108,7 @@ impl<T> Page<T> {
         limit: u32,
         rows: impl FnOnce(i64, i64) -> Result<Vec<T>, E>,
     ) -> Result<Page<T>, E> {
-        let offset = i64::from(page.saturating_sub(1)) * i64::from(limit);
+        let offset = Self::offset(page, limit);
         let items = if offset >= total {
             Vec::new()
         } else {

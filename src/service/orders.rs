@@ -245,6 +245,23 @@ impl OrderService {
 
     /// Orders, newest first by default; only one customer's when `customer_id` is given.
     pub async fn list(&self, query: OrderListQuery) -> Result<Page<OrderRow>, OrderError> {
+        if let (Some(reader), Some(customer), true) =
+            (self.db.pg_async(), &query.customer_id, query.customer_known)
+        {
+            // A customer's own list, right after their session check on the same connection.
+            let (total, rows) = reader
+                .customer_orders(
+                    customer.as_str(),
+                    query.sort,
+                    query.direction == SortDirection::Desc,
+                    i64::from(query.limit),
+                    Page::<OrderRow>::offset(query.page, query.limit),
+                )
+                .await?;
+            return Page::read(total, query.page, query.limit, |_, _| {
+                Ok::<_, OrderError>(rows)
+            });
+        }
         self.db
             .run(move |conn| {
                 let customer = query.customer_id.as_ref().map(|c| c.as_str().to_owned());

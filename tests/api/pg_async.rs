@@ -1,10 +1,11 @@
 //! The session check's asynchronous PostgreSQL path (`patron::db::pg_async`): it reads what
-//! Diesel reads, encrypts as libpq would, and fails over like the rest (see also
+//! Diesel reads (session check, a customer's order list), encrypts as libpq would, and fails over like the rest (see also
 //! `health::postgres_outage_is_503_then_recovers`, which cuts it under a running server).
 
 use chrono::TimeDelta;
 use patron::config::DatabaseUrl;
 use patron::db::customers::{self, CustomerRow};
+use patron::db::orders::{self, OrderRow, SortColumn};
 use patron::db::pg_async::PgReader;
 use patron::db::{self, sessions, DbError};
 use patron::domain::Email;
@@ -132,13 +133,12 @@ async fn async_connection_is_encrypted_as_libpq_would_be() {
         .await
         .unwrap();
     let timeout = std::time::Duration::from_secs(5);
-    let sql = sessions::live_customer_sql();
     // The test URL leaves sslmode at libpq's default, prefer: TLS whenever the server has it.
-    let prefer = PgReader::new(&url, timeout, sql.clone()).unwrap();
+    let prefer = PgReader::new(&url, timeout).unwrap();
     assert_eq!(prefer.check().await.unwrap(), server_tls);
-    let plain = PgReader::new(&format!("{url}&sslmode=disable"), timeout, sql.clone()).unwrap();
+    let plain = PgReader::new(&format!("{url}&sslmode=disable"), timeout).unwrap();
     assert!(!plain.check().await.unwrap());
-    let required = PgReader::new(&format!("{url}&sslmode=require"), timeout, sql).unwrap();
+    let required = PgReader::new(&format!("{url}&sslmode=require"), timeout).unwrap();
     match required.check().await {
         Ok(encrypted) => assert!(server_tls && encrypted),
         Err(e) => assert!(
@@ -212,4 +212,93 @@ async fn a_closed_connection_is_replaced_without_an_error() {
             "a customer request right after the server closed the connection"
         );
     }
+}
+
+fn order(id: usize, customer_id: Option<&str>, minutes: i64) -> OrderRow {
+    let base = db::now() - TimeDelta::days(1);
+    OrderRow {
+        id: format!("ord_Async{id:09}"),
+        customer_id: customer_id.map(str::to_owned),
+        customer_reference: format!("ORD-ASYNC-{id}"),
+        currency: "EUR".into(),
+        status: "open".into(),
+        status_payment: "paid".into(),
+        status_fulfillment: "not_fulfilled".into(),
+        subtotal: 1000 + id as i64,
+        shipping_price: 250,
+        tax: 190,
+        total: 1440 + id as i64,
+        line_items: format!(r#"[{{"product_name":"Thing {id}","quantity":1}}]"#),
+        shipping: (id % 2 == 0).then(|| r#"{"name":"Ann"}"#.to_owned()),
+        billing: None,
+        customer_snapshot: Some(r#"{"email":"o@example.com"}"#.into()),
+        merchant_references: (id % 3 == 0).then(|| r#"{"erp":"7"}"#.to_owned()),
+        meta: Some(format!(r#"{{"n":{id}}}"#)),
+        // Two orders share a created_at, so the id decides between them.
+        created_at: base + TimeDelta::minutes(minutes),
+        updated_at: base + TimeDelta::minutes(100 - id as i64),
+    }
+}
+
+#[actix_web::test]
+async fn async_order_list_reads_what_diesel_reads() {
+    if !postgres_enabled() {
+        return;
+    }
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let db = app.state.db.clone();
+    let reader = db
+        .pg_async()
+        .expect("the test URL takes the asynchronous path")
+        .clone();
+    let owner = full_customer("cstmr_AsyncOrders01", "orders@example.com");
+    let other = full_customer("cstmr_AsyncOrders02", "other@example.com");
+    let rows: Vec<OrderRow> = (0..5)
+        .map(|i| order(i, Some(owner.id.as_str()), [5, 1, 3, 3, 2][i]))
+        .chain([order(5, Some(other.id.as_str()), 4), order(6, None, 4)])
+        .collect();
+    let (o, x) = (owner.clone(), other.clone());
+    db.run(move |conn| {
+        customers::insert(conn, &o)?;
+        customers::insert(conn, &x)?;
+        for row in &rows {
+            orders::insert(conn, row)?;
+        }
+        Ok::<_, DbError>(())
+    })
+    .await
+    .unwrap();
+
+    for sort in [SortColumn::CreatedAt, SortColumn::UpdatedAt] {
+        for descending in [false, true] {
+            let mut seen = Vec::new();
+            for offset in [0, 2, 4, 6] {
+                let id = owner.id.clone();
+                let by_diesel = db
+                    .run(move |conn| {
+                        let total = orders::count(conn, Some(&id))?;
+                        let page = orders::page(conn, Some(&id), sort, descending, 2, offset)?;
+                        Ok::<_, DbError>((total, page))
+                    })
+                    .await
+                    .unwrap();
+                let by_async = reader
+                    .customer_orders(&owner.id, sort, descending, 2, offset)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    by_async, by_diesel,
+                    "{sort:?} desc={descending} offset={offset}"
+                );
+                assert_eq!(by_async.0, 5);
+                seen.extend(by_async.1.into_iter().map(|r| r.id));
+            }
+            assert_eq!(seen.len(), 5, "every order of the customer once: {seen:?}");
+        }
+    }
+    let nobody = reader
+        .customer_orders("cstmr_NoSuchCustomer", SortColumn::CreatedAt, true, 20, 0)
+        .await
+        .unwrap();
+    assert_eq!(nobody, (0, Vec::new()));
 }
