@@ -124,7 +124,7 @@ impl std::fmt::Debug for PgReader {
 
 /// Environment variables libpq reads for a connection and tokio-postgres does not. With any of
 /// them set the two would connect differently (`PGSSLMODE=verify-full`, say, which only libpq
-/// would honour), so Diesel keeps the session check.
+/// would honour), so these reads stay on Diesel.
 const LIBPQ_ENVIRONMENT: &[&str] = &[
     "PGHOST",
     "PGHOSTADDR",
