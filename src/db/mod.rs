@@ -244,7 +244,7 @@ pub struct Db {
     pool: Pool,
     permits: Arc<tokio::sync::Semaphore>,
     wait: Duration,
-    /// PostgreSQL only, and only where the connection is unencrypted: see `pg_async`.
+    /// PostgreSQL only, where tokio-postgres reads the URL as libpq does: see `pg_async`.
     pg_async: Option<pg_async::PgReader>,
 }
 
@@ -281,7 +281,7 @@ impl Db {
         .map_err(|e| DbError::Task(e.to_string()))?
     }
 
-    /// The asynchronous path for the session check, where there is one.
+    /// The asynchronous path for a customer's reads, where there is one.
     pub fn pg_async(&self) -> Option<&pg_async::PgReader> {
         self.pg_async.as_ref()
     }
@@ -293,7 +293,7 @@ impl Db {
             match reader.check().await {
                 Ok(encrypted) => tracing::info!(
                     tls = encrypted,
-                    "session checks use an asynchronous PostgreSQL connection per HTTP worker"
+                    "customer reads use an asynchronous PostgreSQL connection per HTTP worker"
                 ),
                 Err(e) => {
                     tracing::warn!(error = %e, "the asynchronous PostgreSQL path cannot connect; using Diesel's connections for everything");
