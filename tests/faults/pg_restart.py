@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """PostgreSQL restarted under load: patron answers 503 (never 500) while the database is away,
-recovers by itself, and loses no write it acknowledged.
+recovers by itself, and loses no write it acknowledged. The load is merchant writes (Diesel's
+pooled connections) and a customer reading their profile with a JWT (the HTTP workers' own
+asynchronous connections, src/db/pg_async.rs).
 
 Restarts the PostgreSQL cluster of the machine, so it runs alone (from .ci/run, after the test
 suite), never beside other database tests. Needs PATRON_TEST_DATABASE_URL and PATRON_BIN.
@@ -28,10 +30,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def request(method, url, body=None, key=SK, timeout=10):
+def request(method, url, body=None, key=SK, timeout=10, jwt=None):
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method)
     req.add_header("X-Authorization", key)
+    if jwt:
+        req.add_header("Authorization", f"Bearer {jwt}")
     req.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as res:
@@ -101,9 +105,25 @@ def main():
         else:
             raise SystemExit("patron did not become ready")
 
+        status, reader = request("POST", f"{url}/v1/customers", {"email": "reader@example.com"})
+        if status != 201:
+            raise SystemExit(f"cannot create the reading customer: {status} {reader}")
+        profile = f"{url}/v1/customers/{reader['id']}"
+        status, issued = request("POST", f"{profile}/issue-token")
+        if status != 200:
+            raise SystemExit(f"cannot issue the reader's JWT: {status} {issued}")
+        jwt = issued["jwt"]
+
         results = []  # (phase, status, email)
+        reads = []  # (phase, status)
         phase = ["before"]
         stop = threading.Event()
+
+        def read():
+            while not stop.is_set():
+                status, _ = request("GET", profile, key="undefined", jwt=jwt)
+                reads.append((phase[0], status))
+                time.sleep(0.01)
 
         def load(worker):
             i = 0
@@ -115,6 +135,7 @@ def main():
                 time.sleep(0.01)
 
         threads = [threading.Thread(target=load, args=(w,)) for w in range(4)]
+        threads.append(threading.Thread(target=read))
         for t in threads:
             t.start()
         time.sleep(2)
@@ -147,6 +168,20 @@ def main():
             failures.append(f"did not recover by itself: last answers {tail}")
         if request("GET", f"{url}/readyz")[0] != 200:
             failures.append("/readyz not 200 after recovery")
+
+        reads_by_phase = {}
+        for ph, status in reads:
+            reads_by_phase.setdefault(ph, {}).setdefault(status, 0)
+            reads_by_phase[ph][status] += 1
+        print("customer reads by phase:", json.dumps(reads_by_phase, default=str))
+        bad = [(ph, s) for ph, s in reads if s not in (200, 503)]
+        if bad:
+            failures.append(f"customer reads answered other than 200 or 503: {bad[:10]}")
+        if reads_by_phase.get("outage", {}).get(503, 0) == 0:
+            failures.append("no customer read got 503 while PostgreSQL was down")
+        tail = [s for ph, s in reads if ph == "after"][-20:]
+        if not tail or any(s != 200 for s in tail):
+            failures.append(f"customer reads did not recover by themselves: last answers {tail}")
 
         acknowledged = {e for _, s, e in results if s == 201}
         stored = set()
