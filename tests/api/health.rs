@@ -57,15 +57,7 @@ async fn postgres_outage_is_503_then_recovers() {
     let c = app.create_email("durable@example.com").await;
     let path = format!("/v1/customers/{}", c["id"].as_str().unwrap());
     // A customer's requests check their session on the asynchronous connection (pg_async).
-    let (status, issued) = status_json(
-        app.secret(Method::POST, &format!("{path}/issue-token"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{issued}");
-    let jwt = issued["jwt"].as_str().unwrap().to_owned();
+    let jwt = app.issue_jwt(c["id"].as_str().unwrap()).await;
     assert_eq!(app.bearer_status(Method::GET, &path, &jwt).await, 200);
 
     proxy.cut();

@@ -217,6 +217,20 @@ impl TestApp {
             .header("X-Authorization", "undefined")
     }
 
+    /// A customer JWT for `customer_id`, issued with the secret key (no email round trip).
+    pub async fn issue_jwt(&self, customer_id: &str) -> String {
+        let path = format!("/v1/customers/{customer_id}/issue-token");
+        let (status, body) = status_json(
+            self.secret(reqwest::Method::POST, &path)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(status, 200, "issue-token: {body}");
+        body["jwt"].as_str().expect("jwt").to_owned()
+    }
+
     /// The status of a request as the customer holding `jwt`.
     pub async fn bearer_status(&self, method: reqwest::Method, path: &str, jwt: &str) -> u16 {
         self.bearer(method, path, jwt)

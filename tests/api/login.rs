@@ -544,14 +544,7 @@ async fn another_audience_refuses_our_tokens(backend: Backend) {
     let app = TestApp::spawn_on(db, config.clone()).await;
     let c = app.create_email("aud@example.com").await;
     let id = c["id"].as_str().unwrap();
-    let (_, issued) = status_json(
-        app.secret(Method::POST, &format!("/v1/customers/{id}/issue-token"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    let jwt = issued["jwt"].as_str().unwrap();
+    let jwt = &app.issue_jwt(id).await;
     let mut other = config;
     other.jwt_audience = "another-service".into();
     let elsewhere = TestApp::spawn_on(TestDb::borrowed(app.db.url.clone()), other).await;
@@ -573,16 +566,7 @@ async fn logout_ends_only_that_session(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let c = app.create_email("out@example.com").await;
     let id = c["id"].as_str().unwrap();
-    let issue = || async {
-        let (_, b) = status_json(
-            app.secret(Method::POST, &format!("/v1/customers/{id}/issue-token"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        b["jwt"].as_str().unwrap().to_owned()
-    };
+    let issue = || app.issue_jwt(id);
     let (phone, laptop) = (issue().await, issue().await);
     let own = format!("/v1/customers/{id}");
     let (status, body) = status_json(
@@ -620,16 +604,7 @@ async fn keys_rotate_without_logging_anyone_out(backend: Backend) {
     let c = app.create_email("rot@example.com").await;
     let id = c["id"].as_str().unwrap();
     let own = format!("/v1/customers/{id}");
-    let issue = || async {
-        let (_, b) = status_json(
-            app.secret(Method::POST, &format!("/v1/customers/{id}/issue-token"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        b["jwt"].as_str().unwrap().to_owned()
-    };
+    let issue = || app.issue_jwt(id);
     let old = issue().await;
     let old_kid = jwt_part(&old, 0)["kid"].as_str().unwrap().to_owned();
     let new_kid = app.state.sessions.rotate().await.unwrap();

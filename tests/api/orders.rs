@@ -351,17 +351,7 @@ async fn customers_read_their_own_orders_newest_first(backend: Backend) {
     }
     let (_, bobs) = record(&app, book_order(bob_id)).await;
 
-    let (_, issued) = status_json(
-        app.secret(
-            Method::POST,
-            &format!("/v1/customers/{alice_id}/issue-token"),
-        )
-        .send()
-        .await
-        .unwrap(),
-    )
-    .await;
-    let jwt = issued["jwt"].as_str().unwrap();
+    let jwt = &app.issue_jwt(alice_id).await;
     let list = |q: &str| {
         let path = format!("/v1/customers/{alice_id}/orders{q}");
         let req = app.bearer(Method::GET, &path, jwt);

@@ -33,10 +33,11 @@ fn full_customer(id: &str, email: &str) -> CustomerRow {
     row
 }
 
-#[actix_web::test]
-async fn async_session_check_reads_what_diesel_reads() {
+/// A server on PostgreSQL, its database handle and its asynchronous reader; `None` without
+/// PostgreSQL.
+async fn postgres_app() -> Option<(TestApp, patron::db::Db, PgReader)> {
     if !postgres_enabled() {
-        return;
+        return None;
     }
     let app = TestApp::spawn(Backend::Postgres).await;
     let db = app.state.db.clone();
@@ -44,6 +45,14 @@ async fn async_session_check_reads_what_diesel_reads() {
         .pg_async()
         .expect("the test URL takes the asynchronous path")
         .clone();
+    Some((app, db, reader))
+}
+
+#[actix_web::test]
+async fn async_session_check_reads_what_diesel_reads() {
+    let Some((_app, db, reader)) = postgres_app().await else {
+        return;
+    };
     let full = full_customer("cstmr_AsyncFull0001", "full@example.com");
     let bare = CustomerRow::new(
         "cstmr_AsyncBare0001".into(),
@@ -169,15 +178,7 @@ async fn a_closed_connection_is_replaced_without_an_error() {
     .await;
     let c = app.create_email("kept@example.com").await;
     let path = format!("/v1/customers/{}", c["id"].as_str().unwrap());
-    let (status, issued) = crate::helpers::status_json(
-        app.secret(reqwest::Method::POST, &format!("{path}/issue-token"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, 200, "{issued}");
-    let jwt = issued["jwt"].as_str().unwrap();
+    let jwt = &app.issue_jwt(c["id"].as_str().unwrap()).await;
     for _ in 0..3 {
         assert_eq!(
             app.bearer_status(reqwest::Method::GET, &path, jwt).await,
@@ -242,15 +243,9 @@ fn order(id: usize, customer_id: Option<&str>, minutes: i64) -> OrderRow {
 
 #[actix_web::test]
 async fn async_order_list_reads_what_diesel_reads() {
-    if !postgres_enabled() {
+    let Some((_app, db, reader)) = postgres_app().await else {
         return;
-    }
-    let app = TestApp::spawn(Backend::Postgres).await;
-    let db = app.state.db.clone();
-    let reader = db
-        .pg_async()
-        .expect("the test URL takes the asynchronous path")
-        .clone();
+    };
     let owner = full_customer("cstmr_AsyncOrders01", "orders@example.com");
     let other = full_customer("cstmr_AsyncOrders02", "other@example.com");
     let rows: Vec<OrderRow> = (0..5)
