@@ -58,8 +58,19 @@ impl Read {
         Read::CustomerOrderPage(SortColumn::UpdatedAt, true),
     ];
 
+    /// Its place in `ALL`, and so in every connection's prepared statements.
     fn index(self) -> usize {
-        Read::ALL.iter().position(|r| *r == self).unwrap_or(0)
+        match self {
+            Read::LiveCustomer => 0,
+            Read::CustomerOrderCount => 1,
+            Read::CustomerOrderPage(sort, descending) => {
+                let sort = match sort {
+                    SortColumn::CreatedAt => 0,
+                    SortColumn::UpdatedAt => 2,
+                };
+                2 + sort + usize::from(descending)
+            }
+        }
     }
 
     fn sql(self) -> String {
@@ -431,6 +442,31 @@ fn unavailable_or_failed(e: tokio_postgres::Error) -> DbError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_read_has_its_own_statement() {
+        for (i, read) in Read::ALL.iter().enumerate() {
+            assert_eq!(read.index(), i, "{read:?}");
+        }
+        let sql: Vec<String> = Read::ALL.iter().map(|r| r.sql()).collect();
+        assert!(
+            sql[0].contains("sessions") && sql[0].contains("$3"),
+            "{}",
+            sql[0]
+        );
+        assert!(
+            sql[1].contains("COUNT") && sql[1].contains("$1"),
+            "{}",
+            sql[1]
+        );
+        assert!(
+            sql[2].contains("ORDER BY") && sql[2].contains("$3"),
+            "{}",
+            sql[2]
+        );
+        let distinct: std::collections::HashSet<&String> = sql.iter().collect();
+        assert_eq!(distinct.len(), Read::ALL.len(), "{sql:#?}");
+    }
 
     #[test]
     fn urls_libpq_reads_differently_stay_on_diesel() {
