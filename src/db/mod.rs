@@ -256,15 +256,23 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + DatabaseFailure + Send + 'static,
     {
-        let permit = tokio::time::timeout(self.wait, self.permits.clone().acquire_owned())
+        // One deadline for the whole wait (the queue, then r2d2 connecting), so a request never
+        // waits longer than PATRON_DATABASE_TIMEOUT for a connection.
+        let deadline = tokio::time::Instant::now() + self.wait;
+        let timed_out = || DbError::Unavailable("timed out waiting for a connection".into());
+        let permit = tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned())
             .await
-            .map_err(|_| DbError::Unavailable("timed out waiting for a connection".into()))?
+            .map_err(|_| timed_out())?
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Err(timed_out().into());
+            }
             let mut pooled = pool
-                .get()
+                .get_timeout(left)
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
             let result = f(&mut pooled.conn);
             if result.as_ref().is_err_and(|e| e.database_failure()) {
