@@ -15,6 +15,7 @@ pub mod rate_limits;
 pub mod schema;
 pub mod sessions;
 pub mod signing_keys;
+pub mod sqlite_inline;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -191,15 +192,21 @@ pub fn connect_and_migrate(
         .connection_timeout(timeout)
         .test_on_check_out(false)
         .build_unchecked(manager);
-    let pg_async = match url {
-        DatabaseUrl::Postgres(url) => pg_async::PgReader::new(url, timeout),
-        DatabaseUrl::Sqlite(_) => None,
+    let (pg_async, sqlite_inline) = match url {
+        DatabaseUrl::Postgres(url) => (pg_async::PgReader::new(url, timeout), None),
+        DatabaseUrl::Sqlite(_) => (
+            None,
+            Some(sqlite_inline::SqliteInline::new(ConnectionManager::new(
+                url.clone(),
+            ))),
+        ),
     };
     Ok(Db {
         pool,
         permits,
         wait: timeout,
         pg_async,
+        sqlite_inline,
     })
 }
 
@@ -246,6 +253,8 @@ pub struct Db {
     wait: Duration,
     /// PostgreSQL only, where tokio-postgres reads the URL as libpq does: see `pg_async`.
     pg_async: Option<pg_async::PgReader>,
+    /// SQLite only: see `sqlite_inline`.
+    sqlite_inline: Option<sqlite_inline::SqliteInline>,
 }
 
 impl Db {
@@ -287,6 +296,23 @@ impl Db {
         })
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
+    }
+
+    /// A read on a customer's own request, on SQLite run on the calling thread (see
+    /// `sqlite_inline`), elsewhere as `run` does. Only for short reads by a unique key or a
+    /// small page: the thread it runs on serves other requests meanwhile.
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: Fn(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + DatabaseFailure + Send + 'static,
+    {
+        if let Some(inline) = &self.sqlite_inline {
+            if let Some(result) = inline.read(&f) {
+                return result;
+            }
+        }
+        self.run(f).await
     }
 
     /// The asynchronous path for a customer's reads, where there is one.

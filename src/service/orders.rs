@@ -262,31 +262,36 @@ impl OrderService {
                 Ok::<_, OrderError>(rows)
             });
         }
-        self.db
-            .run(move |conn| {
-                let customer = query.customer_id.as_ref().map(|c| c.as_str().to_owned());
-                if let Some(id) = customer.as_ref().filter(|_| !query.customer_known) {
-                    if customers_q::find(conn, id)?.is_none() {
-                        return Err(OrderError::CustomerNotFound);
-                    }
+        let own_list = query.customer_known;
+        let read = move |conn: &mut DbConnection| {
+            let customer = query.customer_id.as_ref().map(|c| c.as_str().to_owned());
+            if let Some(id) = customer.as_ref().filter(|_| !query.customer_known) {
+                if customers_q::find(conn, id)?.is_none() {
+                    return Err(OrderError::CustomerNotFound);
                 }
-                let total = q::count(conn, customer.as_deref())?;
-                Ok(Page::read(
-                    total,
-                    query.page,
-                    query.limit,
-                    |limit, offset| {
-                        q::page(
-                            conn,
-                            customer.as_deref(),
-                            query.sort,
-                            query.direction == SortDirection::Desc,
-                            limit,
-                            offset,
-                        )
-                    },
-                )?)
-            })
-            .await
+            }
+            let total = q::count(conn, customer.as_deref())?;
+            Ok(Page::read(
+                total,
+                query.page,
+                query.limit,
+                |limit, offset| {
+                    q::page(
+                        conn,
+                        customer.as_deref(),
+                        query.sort,
+                        query.direction == SortDirection::Desc,
+                        limit,
+                        offset,
+                    )
+                },
+            )?)
+        };
+        if own_list {
+            // One customer's page, right after their session check: a short read.
+            self.db.read(read).await
+        } else {
+            self.db.run(read).await
+        }
     }
 }

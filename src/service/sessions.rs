@@ -283,7 +283,7 @@ impl SessionService {
             None => {
                 let sid = session_id.clone();
                 self.db
-                    .run(move |conn| {
+                    .read(move |conn| {
                         q::live_customer(conn, &sid, customer_id.as_str(), db::now())
                             .map_err(SessionError::from)
                     })

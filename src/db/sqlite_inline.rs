@@ -1,0 +1,139 @@
+//! SQLite's counterpart of `pg_async`: the reads of a customer's own requests run on the HTTP
+//! worker's thread, on a connection that thread keeps, instead of hopping to the blocking pool.
+//!
+//! A SQLite read in WAL mode is a library call of a few microseconds that never waits for the
+//! writer, so the two thread wake-ups of `Db::run` cost more than the query. A reader can still
+//! meet a lock in rare moments (a checkpoint resetting the log, recovery after a crash): its
+//! connection waits at most `BUSY_MS`, and then the read goes the usual way, through `Db::run`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use diesel::connection::SimpleConnection;
+
+use super::{ConnectionManager, DatabaseFailure, DbConnection};
+
+/// How long a worker's read may wait for a SQLite lock before it hands the read to the
+/// blocking pool, whose connections wait up to `busy_timeout` (10 s).
+const BUSY_MS: u32 = 20;
+
+static NEXT_READER: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's connection per reader (tests run several servers, each on its own file).
+    static CONNS: RefCell<HashMap<u64, DbConnection>> = RefCell::new(HashMap::new());
+}
+
+#[derive(Clone)]
+pub struct SqliteInline {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    id: u64,
+    manager: ConnectionManager,
+}
+
+impl SqliteInline {
+    pub fn new(manager: ConnectionManager) -> Self {
+        SqliteInline {
+            inner: Arc::new(Inner {
+                id: NEXT_READER.fetch_add(1, Ordering::Relaxed),
+                manager,
+            }),
+        }
+    }
+
+    /// Runs the read `f` on this thread's connection. `None` when it could not: no connection
+    /// could be opened, or the read failed in the database (busy, say), in which case the
+    /// connection is dropped and the caller reads through the pool.
+    pub fn read<T, E, F>(&self, f: &F) -> Option<Result<T, E>>
+    where
+        F: Fn(&mut DbConnection) -> Result<T, E>,
+        E: DatabaseFailure,
+    {
+        let id = self.inner.id;
+        let mut conn = match CONNS.with(|c| c.borrow_mut().remove(&id)) {
+            Some(conn) => conn,
+            None => self.open()?,
+        };
+        let result = f(&mut conn);
+        if result.as_ref().is_err_and(|e| e.database_failure()) {
+            return None;
+        }
+        CONNS.with(|c| c.borrow_mut().insert(id, conn));
+        Some(result)
+    }
+
+    fn open(&self) -> Option<DbConnection> {
+        let mut conn = self.inner.manager.connect_raw().ok()?;
+        conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_MS}"))
+            .ok()?;
+        Some(conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use crate::config::DatabaseUrl;
+    use crate::db::{connect_and_migrate, DbError};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn reads_run_here_and_fall_back_to_the_pool_after_a_database_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("inline.db"));
+        let db = connect_and_migrate(&url, 2, Duration::from_secs(5)).unwrap();
+        let here = std::thread::current().id();
+
+        let ran_on = db
+            .read(|conn| {
+                conn.batch_execute("SELECT count(*) FROM customers")
+                    .map_err(DbError::from)?;
+                Ok::<_, DbError>(std::thread::current().id())
+            })
+            .await
+            .unwrap();
+        assert_eq!(ran_on, here, "a read runs on the calling thread");
+
+        // The first attempt fails in the database (as a read meeting a lock would); the read
+        // is then made again through the pool, on a blocking thread.
+        let threads = Arc::new(Mutex::new(Vec::new()));
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let (t, a) = (threads.clone(), attempts.clone());
+        let outcome = db
+            .read(move |conn| {
+                t.lock().unwrap().push(std::thread::current().id());
+                if a.fetch_add(1, Ordering::SeqCst) == 0 {
+                    conn.batch_execute("SELECT * FROM no_such_table")
+                        .map_err(DbError::from)?;
+                }
+                Ok::<_, DbError>("read")
+            })
+            .await;
+        assert_eq!(outcome.unwrap(), "read");
+        let threads = threads.lock().unwrap().clone();
+        assert_eq!(threads.len(), 2, "tried here, then through the pool");
+        assert_eq!(threads[0], here);
+        assert_ne!(threads[1], here);
+
+        // A rule's error (not the database's) is the answer: no second attempt.
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let a = attempts.clone();
+        let refused = db
+            .read(move |_| {
+                a.fetch_add(1, Ordering::SeqCst);
+                Err::<(), _>(DbError::UniqueViolation("taken".into()))
+            })
+            .await;
+        assert!(matches!(refused, Err(DbError::UniqueViolation(_))));
+        assert_eq!(attempts.load(Ordering::SeqCst), 1);
+    }
+}
