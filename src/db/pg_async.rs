@@ -272,9 +272,8 @@ impl PgReader {
             ),
         )
         .await
-        .map_err(|_| DbError::Unavailable("timed out waiting for PostgreSQL".into()))?
-        .map_err(unavailable_or_failed)?;
-        row.try_get(0).map_err(|e| DbError::Driver(e.to_string()))
+        .map_err(|_| DbError::Unavailable("timed out waiting for PostgreSQL".into()))??;
+        Ok(row.try_get(0)?)
     }
 
     async fn connect(&self) -> Result<Conn, DbError> {
@@ -296,7 +295,7 @@ impl PgReader {
         tokio::time::timeout(self.inner.timeout, connecting)
             .await
             .map_err(|_| DbError::Unavailable("timed out connecting to PostgreSQL".into()))?
-            .map_err(unavailable_or_failed)
+            .map_err(DbError::from)
     }
 
     fn cached(&self) -> Option<Rc<Conn>> {
@@ -353,7 +352,7 @@ impl PgReader {
                 Ok(Ok(rows)) => return Ok(rows),
                 Ok(Err(e)) => {
                     let closed = conn.client.is_closed();
-                    let e = unavailable_or_failed(e);
+                    let e = DbError::from(e);
                     if matches!(e, DbError::Unavailable(_)) || closed {
                         self.forget(&conn);
                     }
@@ -385,10 +384,7 @@ impl PgReader {
         let rows = self
             .rows(Read::LiveCustomer, &[&session_id, &customer_id, &now])
             .await?;
-        rows.first()
-            .map(CustomerRow::from_pg)
-            .transpose()
-            .map_err(|e| DbError::Driver(e.to_string()))
+        Ok(rows.first().map(CustomerRow::from_pg).transpose()?)
     }
 
     /// How many orders the customer has, and the page of them at `offset`: `orders::count`
@@ -408,34 +404,34 @@ impl PgReader {
             self.rows(Read::CustomerOrderCount, &count_params),
             self.rows(Read::CustomerOrderPage(sort, descending), &page_params),
         )?;
-        let driver = |e: tokio_postgres::Error| DbError::Driver(e.to_string());
         let total = match count.first() {
-            Some(row) => row.try_get(0).map_err(driver)?,
+            Some(row) => row.try_get(0)?,
             None => 0,
         };
         let page = page
             .iter()
             .map(OrderRow::from_pg)
-            .collect::<Result<_, _>>()
-            .map_err(driver)?;
+            .collect::<Result<_, _>>()?;
         Ok((total, page))
     }
 }
 
 /// A connection that is gone or a server shutting down is 503; anything else is a fault.
-fn unavailable_or_failed(e: tokio_postgres::Error) -> DbError {
-    let gone = e.is_closed()
-        || e.code().is_some_and(|c| {
-            c.code().starts_with("08")
-                || c.code().starts_with("57P")
-                || *c == SqlState::TOO_MANY_CONNECTIONS
-                || *c == SqlState::CANNOT_CONNECT_NOW
-        })
-        || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
-    if gone {
-        DbError::Unavailable(e.to_string())
-    } else {
-        DbError::Driver(e.to_string())
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        let gone = e.is_closed()
+            || e.code().is_some_and(|c| {
+                c.code().starts_with("08")
+                    || c.code().starts_with("57P")
+                    || *c == SqlState::TOO_MANY_CONNECTIONS
+                    || *c == SqlState::CANNOT_CONNECT_NOW
+            })
+            || std::error::Error::source(&e).is_some_and(|s| s.is::<std::io::Error>());
+        if gone {
+            DbError::Unavailable(e.to_string())
+        } else {
+            DbError::Driver(e.to_string())
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::sessions;
-use super::DbConnection;
+use super::{Db, DbConnection, DbError};
 
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = sessions)]
@@ -48,6 +48,23 @@ pub fn live_customer(
     live_customer_query!(id, customer_id, now)
         .get_result(conn)
         .optional()
+}
+
+/// `live_customer` the fastest way this database has for a customer's own requests: on
+/// PostgreSQL the HTTP worker's asynchronous connection (`pg_async`), on SQLite the calling
+/// thread (`Db::read`).
+pub async fn read_live_customer(
+    db: &Db,
+    id: &str,
+    customer_id: &str,
+    now: NaiveDateTime,
+) -> Result<Option<super::customers::CustomerRow>, DbError> {
+    if let Some(reader) = db.pg_async() {
+        return reader.live_customer(id, customer_id, now).await;
+    }
+    let (id, customer_id) = (id.to_owned(), customer_id.to_owned());
+    db.read(move |conn| Ok(live_customer(conn, &id, &customer_id, now)?))
+        .await
 }
 
 /// `live_customer`'s statement for `pg_async`: session id, customer id, now.

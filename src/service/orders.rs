@@ -245,53 +245,46 @@ impl OrderService {
 
     /// Orders, newest first by default; only one customer's when `customer_id` is given.
     pub async fn list(&self, query: OrderListQuery) -> Result<Page<OrderRow>, OrderError> {
-        if let (Some(reader), Some(customer), true) =
-            (self.db.pg_async(), &query.customer_id, query.customer_known)
-        {
-            // A customer's own list, right after their session check on the same connection.
-            let (total, rows) = reader
-                .customer_orders(
-                    customer.as_str(),
-                    query.sort,
-                    query.direction == SortDirection::Desc,
-                    i64::from(query.limit),
-                    Page::<OrderRow>::offset(query.page, query.limit),
-                )
-                .await?;
+        if let (Some(customer), true) = (&query.customer_id, query.customer_known) {
+            // A customer's own list, right after their session check.
+            let (total, rows) = q::read_customer_page(
+                &self.db,
+                customer.as_str(),
+                query.sort,
+                query.direction == SortDirection::Desc,
+                i64::from(query.limit),
+                Page::<OrderRow>::offset(query.page, query.limit),
+            )
+            .await?;
             return Page::read(total, query.page, query.limit, |_, _| {
                 Ok::<_, OrderError>(rows)
             });
         }
-        let own_list = query.customer_known;
-        let read = move |conn: &mut DbConnection| {
-            let customer = query.customer_id.as_ref().map(|c| c.as_str().to_owned());
-            if let Some(id) = customer.as_ref().filter(|_| !query.customer_known) {
-                if customers_q::find(conn, id)?.is_none() {
-                    return Err(OrderError::CustomerNotFound);
+        self.db
+            .run(move |conn| {
+                let customer = query.customer_id.as_ref().map(|c| c.as_str().to_owned());
+                if let Some(id) = &customer {
+                    if customers_q::find(conn, id)?.is_none() {
+                        return Err(OrderError::CustomerNotFound);
+                    }
                 }
-            }
-            let total = q::count(conn, customer.as_deref())?;
-            Ok(Page::read(
-                total,
-                query.page,
-                query.limit,
-                |limit, offset| {
-                    q::page(
-                        conn,
-                        customer.as_deref(),
-                        query.sort,
-                        query.direction == SortDirection::Desc,
-                        limit,
-                        offset,
-                    )
-                },
-            )?)
-        };
-        if own_list {
-            // One customer's page, right after their session check: a short read.
-            self.db.read(read).await
-        } else {
-            self.db.run(read).await
-        }
+                let total = q::count(conn, customer.as_deref())?;
+                Ok(Page::read(
+                    total,
+                    query.page,
+                    query.limit,
+                    |limit, offset| {
+                        q::page(
+                            conn,
+                            customer.as_deref(),
+                            query.sort,
+                            query.direction == SortDirection::Desc,
+                            limit,
+                            offset,
+                        )
+                    },
+                )?)
+            })
+            .await
     }
 }

@@ -274,23 +274,10 @@ impl SessionService {
             Some((customer_id, session_id, _)) => (customer_id, session_id),
             None => self.verify_signature(token, &key)?,
         };
-        let customer = match self.db.pg_async() {
-            Some(reader) => {
-                reader
-                    .live_customer(&session_id, customer_id.as_str(), db::now())
-                    .await?
-            }
-            None => {
-                let sid = session_id.clone();
-                self.db
-                    .read(move |conn| {
-                        q::live_customer(conn, &sid, customer_id.as_str(), db::now())
-                            .map_err(SessionError::from)
-                    })
-                    .await?
-            }
-        }
-        .ok_or(SessionError::Invalid)?;
+        let customer =
+            q::read_live_customer(&self.db, &session_id, customer_id.as_str(), db::now())
+                .await?
+                .ok_or(SessionError::Invalid)?;
         Ok((session_id, customer))
     }
 
