@@ -109,29 +109,27 @@ pub fn lock(conn: &mut DbConnection, key: &str, until: NaiveDateTime) -> QueryRe
         .map(|_| ())
 }
 
-/// Clears the counter after a right password, unless the address got locked meanwhile (by
-/// wrong passwords checked at the same time): then nothing changes and the answer is false.
-pub fn clear_unless_locked(
+/// Records a right password, unless the address got locked meanwhile (by wrong passwords
+/// checked at the same time): then nothing changes and the answer is false. The attempt's
+/// own turn is given back and the failure streak ends, but the wrong passwords already
+/// checked in this window still count against its budget, so a success in the middle of a
+/// burst of guesses does not open room for more.
+pub fn succeed_unless_locked(
     conn: &mut DbConnection,
     key: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let cleared = diesel::update(
-        login_throttle::table.find(key).filter(
-            login_throttle::locked_until
-                .is_null()
-                .or(login_throttle::locked_until.le(now)),
-        ),
-    )
-    .set((
-        login_throttle::attempts.eq(0),
-        login_throttle::failures.eq(0),
-        login_throttle::window_start.eq(None::<NaiveDateTime>),
-        login_throttle::lockouts.eq(0),
-        login_throttle::locked_until.eq(None::<NaiveDateTime>),
-    ))
-    .execute(conn)?;
-    if cleared > 0 {
+    let sql = dialect(
+        conn,
+        "UPDATE login_throttle SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+         failures = 0, lockouts = 0, locked_until = NULL \
+         WHERE key = $1 AND (locked_until IS NULL OR locked_until <= $2)",
+    );
+    let updated = diesel::sql_query(sql)
+        .bind::<Text, _>(key)
+        .bind::<Timestamp, _>(now)
+        .execute(conn)?;
+    if updated > 0 {
         return Ok(true);
     }
     // No row at all (never counted, or pruned) is not a lock.

@@ -121,14 +121,14 @@ pub fn record_failure(
     Ok(Some(Locked { until }))
 }
 
-/// After a right password: clears the counter, or refuses if the address got locked while
-/// the password was being checked.
+/// After a right password: ends the failure streak, or refuses if the address got locked
+/// while the password was being checked.
 pub fn record_success(
     conn: &mut DbConnection,
     key: &GuardKey,
 ) -> diesel::QueryResult<Option<Locked>> {
     let now = db::now();
-    if q::clear_unless_locked(conn, key.as_str(), now)? {
+    if q::succeed_unless_locked(conn, key.as_str(), now)? {
         return Ok(None);
     }
     let until = q::locked_until(conn, key.as_str())?.unwrap_or(now + TimeDelta::seconds(1));
