@@ -13,4 +13,5 @@ mod login;
 mod openapi;
 mod orders;
 mod pg_async;
+mod security_links;
 mod smtp;

@@ -1,0 +1,112 @@
+//! What patron puts into a mail and what it trusts on each request: links built only from the
+//! checked URL, no control characters in free text, key retirement at once, secrets at rest.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, status_json, Backend, TestApp};
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn post_public(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+    status_json(
+        app.public(Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await
+}
+
+async fn outbox_rows(app: &TestApp) -> i64 {
+    app.state
+        .db
+        .run(|conn| {
+            use patron::db::schema::outbox;
+            Ok::<_, patron::db::DbError>(outbox::table.count().get_result::<i64>(conn)?)
+        })
+        .await
+        .expect("count outbox")
+}
+
+/// Raw `base_url`s whose origin parses as allowed but which carry a second URL for the token.
+const SMUGGLING: &[&str] = &[
+    "http://localhost:3000/ https://evil.example/{token}",
+    "http://localhost:3000/\thttps://evil.example/{token}",
+    "http://localhost:3000/\nhttps://evil.example/{token}",
+    "http://localhost:3000/<https://evil.example/{token}>",
+    "http://localhost:3000/\\https://evil.example/{token}",
+    "http://localhost:3000/\"https://evil.example/{token}",
+];
+
+async fn smuggling_base_urls_are_refused_and_nothing_is_mailed(backend: Backend) {
+    let (app, sink) = TestApp::spawn_with_mail(backend, |c| {
+        c.rate_limits.email_per_minute = 1000;
+    })
+    .await;
+    app.create_email("victim@example.com").await;
+    for raw in SMUGGLING {
+        let bodies = [
+            (
+                "/v1/customers/email-token",
+                json!({"email": "victim@example.com", "base_url": raw}),
+            ),
+            (
+                "/v1/customers/register",
+                json!({"email": "new@example.com", "password": PASSWORD, "base_url": raw}),
+            ),
+            (
+                "/v1/customers/password-reset-email",
+                json!({"email": "victim@example.com", "base_url": raw}),
+            ),
+        ];
+        for (path, body) in bodies {
+            let (status, body) = post_public(&app, path, body).await;
+            assert_eq!(status, 422, "{path} {raw:?}: {body}");
+            assert_error(&body, 422, "unprocessable_entity", "invalid_base_url");
+            assert!(body["error"]["errors"]["base_url"].is_array(), "{body}");
+        }
+    }
+    assert_eq!(outbox_rows(&app).await, 0, "no mail queued");
+    assert_eq!(app.total_customers().await, 1, "nobody registered");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(sink.mails().is_empty(), "no mail sent");
+}
+
+async fn the_mail_carries_the_serialised_url(backend: Backend) {
+    let (app, sink) = TestApp::spawn_with_mail(backend, |_| {}).await;
+    app.create_email("shopper@example.com").await;
+    // Upper case host, a `.` segment and a bare `|`: the parser normalises them and the mail
+    // shows what the parser produced, the form that was checked.
+    let raw = "http://LOCALHOST:3000/shop/./login?next=%2Fcart&token={token}&x=a|b#top";
+    let (status, body) = app.email_token("shopper@example.com", raw).await;
+    assert_eq!(status, 200, "{body}");
+    let mail = sink.last_to("shopper@example.com").await;
+    let token = mail.token();
+    assert!(token.starts_with("ctk_"), "{token}");
+    let expected = format!("http://localhost:3000/shop/login?next=%2Fcart&token={token}&x=a|b#top");
+    assert_eq!(mail.link(), expected);
+    let text = mail.text();
+    assert_eq!(
+        text.matches("http").count(),
+        1,
+        "one URL in the text:\n{text}"
+    );
+    assert!(
+        mail.html()
+            .contains(&format!("href=\"{}\"", expected.replace('&', "&amp;"))),
+        "{}",
+        mail.html()
+    );
+    let (status, body) = app.exchange(&token).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+crate::on_both_backends!(
+    smuggling_base_urls_are_refused_and_nothing_is_mailed,
+    the_mail_carries_the_serialised_url,
+);
