@@ -106,7 +106,70 @@ async fn the_mail_carries_the_serialised_url(backend: Backend) {
     assert_eq!(status, 200, "{body}");
 }
 
+async fn registration_refuses_a_multi_line_firstname(backend: Backend) {
+    let (app, sink) = TestApp::spawn_with_mail(backend, |_| {}).await;
+    for name in [
+        "Ann\nVisit https://evil.example",
+        "Ann\r\nVisit https://evil.example",
+        "Ann\u{2028}Visit https://evil.example",
+        "Ann\u{202E}elpmaxe.live",
+    ] {
+        let (status, body) = post_public(
+            &app,
+            "/v1/customers/register",
+            json!({"email": "ann@example.com", "password": PASSWORD, "firstname": name,
+                   "base_url": "http://localhost:3000/verify/{token}"}),
+        )
+        .await;
+        assert_eq!(status, 422, "{name:?}: {body}");
+        assert_error(&body, 422, "unprocessable_entity", "invalid_characters");
+        assert!(body["error"]["errors"]["firstname"].is_array(), "{body}");
+    }
+    assert_eq!(app.total_customers().await, 0, "nothing created");
+    assert_eq!(outbox_rows(&app).await, 0, "no mail queued");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(sink.mails().is_empty(), "no mail sent");
+}
+
+async fn customer_writes_refuse_control_characters(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for bad in ["Smith\u{7}", "Smith\tJr", "Smith\u{85}", "Smith\u{7f}"] {
+        let (status, body) = status_json(
+            app.secret(Method::POST, "/v1/customers")
+                .json(&json!({"email": "c@example.com", "lastname": bad}))
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await;
+        assert_eq!(status, 422, "{bad:?}: {body}");
+        assert_error(&body, 422, "unprocessable_entity", "invalid_characters");
+        assert!(body["error"]["errors"]["lastname"].is_array(), "{body}");
+    }
+    assert_eq!(app.total_customers().await, 0, "nothing created");
+
+    let customer = app
+        .create_customer(json!({"email": "c@example.com", "lastname": "Smith"}))
+        .await;
+    let path = format!("/v1/customers/{}", customer["id"].as_str().expect("id"));
+    let (status, body) = status_json(
+        app.secret(Method::PUT, &path)
+            .json(&json!({"lastname": "Smith\nhttps://evil.example"}))
+            .send()
+            .await
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_error(&body, 422, "unprocessable_entity", "invalid_characters");
+    assert!(body["error"]["errors"]["lastname"].is_array(), "{body}");
+    let (_, stored) = status_json(app.secret(Method::GET, &path).send().await.expect("get")).await;
+    assert_eq!(stored["lastname"], "Smith", "unchanged");
+}
+
 crate::on_both_backends!(
     smuggling_base_urls_are_refused_and_nothing_is_mailed,
     the_mail_carries_the_serialised_url,
+    registration_refuses_a_multi_line_firstname,
+    customer_writes_refuse_control_characters,
 );
