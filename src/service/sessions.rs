@@ -21,7 +21,10 @@ use crate::domain::{random, CustomerId};
 const ALGORITHM: Algorithm = Algorithm::EdDSA;
 const ALGORITHM_NAME: &str = "EdDSA";
 /// How long a verifier trusts its cached keyring before re-reading it.
+/// Retirement does not wait for it: the session query checks the key in the database.
 const KEYRING_TTL: Duration = Duration::from_secs(10);
+/// A kid missing from a cached keyring reloads it, at most this often.
+const KEYRING_MISS_RELOAD: Duration = Duration::from_secs(1);
 /// PKCS#8 v1 wrapping of an Ed25519 seed (RFC 8410): this prefix, then the 32 seed bytes.
 const ED25519_PKCS8_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
@@ -274,8 +277,10 @@ impl SessionService {
             Some((customer_id, session_id, _)) => (customer_id, session_id),
             None => self.verify_signature(token, &key)?,
         };
+        // The keyring above may be a few seconds old on this replica; the session query checks
+        // the key's retirement in the database, so a retired key's tokens stop at once.
         let customer =
-            q::read_live_customer(&self.db, &session_id, customer_id.as_str(), db::now())
+            q::read_live_customer(&self.db, &session_id, customer_id.as_str(), &kid, db::now())
                 .await?
                 .ok_or(SessionError::Invalid)?;
         Ok((session_id, customer))
@@ -313,9 +318,17 @@ impl SessionService {
 
     async fn verifying_key(&self, kid: &str) -> Result<Option<Arc<CachedKey>>, SessionError> {
         if let Ok(ring) = self.keyring.read() {
-            let fresh = ring.loaded_at.is_some_and(|t| t.elapsed() < KEYRING_TTL);
-            if fresh {
-                return Ok(ring.keys.get(kid).cloned());
+            if let Some(age) = ring.loaded_at.map(|t| t.elapsed()) {
+                if age < KEYRING_TTL {
+                    match ring.keys.get(kid) {
+                        Some(key) => return Ok(Some(key.clone())),
+                        // An unknown kid may be a key another replica has just made (after
+                        // `retire-jwt`, say): worth a reload, but not on every request, or
+                        // made-up kids would read the table each time.
+                        None if age < KEYRING_MISS_RELOAD => return Ok(None),
+                        None => {}
+                    }
+                }
             }
         }
         let rows = self

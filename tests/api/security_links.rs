@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, status_json, Backend, TestApp};
+use crate::helpers::{assert_error, status_json, Backend, TestApp, TestDb};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -167,9 +167,55 @@ async fn customer_writes_refuse_control_characters(backend: Backend) {
     assert_eq!(stored["lastname"], "Smith", "unchanged");
 }
 
+fn jwt_kid(jwt: &str) -> String {
+    use base64::Engine;
+    let header = jwt.split('.').next().expect("jwt header");
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .expect("base64url");
+    let header: Value = serde_json::from_slice(&header).expect("json");
+    header["kid"].as_str().expect("kid").to_owned()
+}
+
+async fn a_retired_key_is_refused_at_once_on_every_replica(backend: Backend) {
+    let a = TestApp::spawn(backend).await;
+    let config = crate::helpers::test_config(&a.db);
+    let b = TestApp::spawn_on(TestDb::borrowed(a.db.url.clone()), config).await;
+    let c = a.create_email("replicas@example.com").await;
+    let own = format!("/v1/customers/{}", c["id"].as_str().expect("id"));
+    let jwt = a.issue_jwt(c["id"].as_str().expect("id")).await;
+    // Both replicas verify the token and so hold its key in their keyring caches.
+    assert_eq!(a.bearer_status(Method::GET, &own, &jwt).await, 200);
+    assert_eq!(b.bearer_status(Method::GET, &own, &jwt).await, 200);
+
+    // What `patron keys retire-jwt` does, on replica A.
+    let kid = jwt_kid(&jwt);
+    assert!(a.state.sessions.retire(&kid).await.expect("retire"));
+    a.state
+        .sessions
+        .ensure_signing_key()
+        .await
+        .expect("new key");
+
+    assert_eq!(
+        b.bearer_status(Method::GET, &own, &jwt).await,
+        401,
+        "the other replica refuses it on the very next request"
+    );
+    assert_eq!(a.bearer_status(Method::GET, &own, &jwt).await, 401);
+
+    // A token signed by the new key works on the replica that did not make it, well before
+    // its keyring cache (10 s) would have been re-read.
+    let fresh = a.issue_jwt(c["id"].as_str().expect("id")).await;
+    assert_ne!(jwt_kid(&fresh), kid);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(b.bearer_status(Method::GET, &own, &fresh).await, 200);
+}
+
 crate::on_both_backends!(
     smuggling_base_urls_are_refused_and_nothing_is_mailed,
     the_mail_carries_the_serialised_url,
     registration_refuses_a_multi_line_firstname,
     customer_writes_refuse_control_characters,
+    a_retired_key_is_refused_at_once_on_every_replica,
 );
