@@ -7,6 +7,11 @@ use diesel::prelude::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use patron::db::signing_keys;
+use patron::secrets::SecretsKey;
+use patron::service::sessions::KeysAtRest;
+use patron::startup::Application;
+
 use crate::helpers::{assert_error, status_json, Backend, TestApp, TestDb};
 
 const PASSWORD: &str = "correct horse battery";
@@ -212,10 +217,167 @@ async fn a_retired_key_is_refused_at_once_on_every_replica(backend: Backend) {
     assert_eq!(b.bearer_status(Method::GET, &own, &fresh).await, 200);
 }
 
+/// `openssl rand -base64 32` output, fixed so that restarts use the same key.
+const SECRETS_KEY: &str = "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k=";
+const OTHER_SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+fn secrets_key(encoded: &str) -> SecretsKey {
+    SecretsKey::parse(encoded).expect("a valid key")
+}
+
+async fn stored_signing_keys(app: &TestApp) -> Vec<signing_keys::SigningKeyRow> {
+    app.state
+        .db
+        .run(|conn| Ok::<_, patron::db::DbError>(signing_keys::list(conn)?))
+        .await
+        .expect("signing keys")
+}
+
+/// Every way the 32-byte seed could be written out in base64.
+fn seed_encodings(seed: &[u8]) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine;
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .map(|e| e.encode(seed))
+        .collect()
+}
+
+/// The seed's public key, as stored beside it.
+fn public_of(seed: &[u8]) -> String {
+    use base64::Engine;
+    let seed: [u8; 32] = seed.try_into().expect("32-byte seed");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        ed25519_dalek::SigningKey::from_bytes(&seed)
+            .verifying_key()
+            .to_bytes(),
+    )
+}
+
+async fn own_profile_status(app: &TestApp, customer_id: &str, jwt: &str) -> u16 {
+    app.bearer_status(Method::GET, &format!("/v1/customers/{customer_id}"), jwt)
+        .await
+}
+
+async fn start_error(db: &TestDb, secrets: Option<&str>) -> String {
+    let mut config = crate::helpers::test_config(db);
+    config.secrets_key = secrets.map(secrets_key);
+    match Application::build(config).await {
+        Ok(_) => panic!("patron started"),
+        Err(e) => e.to_string(),
+    }
+}
+
+async fn signing_keys_are_stored_encrypted_with_the_secrets_key(backend: Backend) {
+    let app =
+        TestApp::spawn_with(backend, |c| c.secrets_key = Some(secrets_key(SECRETS_KEY))).await;
+    let key = secrets_key(SECRETS_KEY);
+    let rows = stored_signing_keys(&app).await;
+    assert_eq!(rows.len(), 1);
+    for row in &rows {
+        assert!(
+            row.private_key.starts_with("enc:v1:"),
+            "{}",
+            row.private_key
+        );
+        let seed = key.open(&row.kid, &row.private_key).expect("opens");
+        assert_eq!(public_of(&seed), row.public_key, "the real key is inside");
+        for encoded in seed_encodings(&seed) {
+            assert!(
+                !row.private_key.contains(&encoded),
+                "the seed is not in clear"
+            );
+        }
+    }
+
+    // Tokens are signed with the decrypted key and verify.
+    let c = app.create_email("sealed@example.com").await;
+    let id = c["id"].as_str().expect("id");
+    let jwt = app.issue_jwt(id).await;
+    assert_eq!(own_profile_status(&app, id, &jwt).await, 200);
+
+    // A restart with the same key reads the keys; its tokens and the old ones work.
+    let mut config = crate::helpers::test_config(&app.db);
+    config.secrets_key = Some(secrets_key(SECRETS_KEY));
+    let again = TestApp::spawn_on(TestDb::borrowed(app.db.url.clone()), config).await;
+    assert_eq!(own_profile_status(&again, id, &jwt).await, 200);
+    let newer = again.issue_jwt(id).await;
+    assert_eq!(own_profile_status(&again, id, &newer).await, 200);
+
+    // Without the key, or with another one, patron refuses to start and says why.
+    let without = start_error(&app.db, None).await;
+    assert!(
+        without.contains("encrypted") && without.contains("PATRON_SECRETS_KEY is not set"),
+        "{without}"
+    );
+    let wrong = start_error(&app.db, Some(OTHER_SECRETS_KEY)).await;
+    assert!(
+        wrong.contains("PATRON_SECRETS_KEY does not decrypt"),
+        "{wrong}"
+    );
+    assert!(!wrong.contains(OTHER_SECRETS_KEY) && !wrong.contains(SECRETS_KEY));
+}
+
+async fn turning_the_secrets_key_on_encrypts_keys_stored_in_clear(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(
+        app.state
+            .sessions
+            .secure_stored_keys()
+            .await
+            .expect("check"),
+        KeysAtRest::Unencrypted
+    );
+    let c = app.create_email("later@example.com").await;
+    let id = c["id"].as_str().expect("id");
+    let before_rotation = app.issue_jwt(id).await;
+    app.state.sessions.rotate().await.expect("rotate");
+    let jwt = app.issue_jwt(id).await;
+    let clear = stored_signing_keys(&app).await;
+    assert_eq!(clear.len(), 2);
+    assert!(clear.iter().all(|r| !r.private_key.starts_with("enc:")));
+
+    let mut config = crate::helpers::test_config(&app.db);
+    config.secrets_key = Some(secrets_key(SECRETS_KEY));
+    let with_key = TestApp::spawn_on(TestDb::borrowed(app.db.url.clone()), config).await;
+    let key = secrets_key(SECRETS_KEY);
+    let sealed = stored_signing_keys(&with_key).await;
+    assert_eq!(sealed.len(), 2);
+    for (old, new) in clear.iter().zip(&sealed) {
+        assert_eq!(old.kid, new.kid);
+        assert!(
+            new.private_key.starts_with("enc:v1:"),
+            "{}",
+            new.private_key
+        );
+        let seed = key.open(&new.kid, &new.private_key).expect("opens");
+        assert!(
+            seed_encodings(&seed).contains(&old.private_key),
+            "the same key"
+        );
+    }
+    assert_eq!(
+        with_key
+            .state
+            .sessions
+            .secure_stored_keys()
+            .await
+            .expect("check"),
+        KeysAtRest::Encrypted { newly: 0 }
+    );
+    for token in [&before_rotation, &jwt] {
+        assert_eq!(own_profile_status(&with_key, id, token).await, 200);
+    }
+    let newer = with_key.issue_jwt(id).await;
+    assert_eq!(own_profile_status(&with_key, id, &newer).await, 200);
+}
+
 crate::on_both_backends!(
     smuggling_base_urls_are_refused_and_nothing_is_mailed,
     the_mail_carries_the_serialised_url,
     registration_refuses_a_multi_line_firstname,
     customer_writes_refuse_control_characters,
     a_retired_key_is_refused_at_once_on_every_replica,
+    signing_keys_are_stored_encrypted_with_the_secrets_key,
+    turning_the_secrets_key_on_encrypts_keys_stored_in_clear,
 );
