@@ -40,6 +40,23 @@ impl DatabaseUrl {
         ))
     }
 
+    /// `message` (a driver's error) with every credential of this URL replaced by `***`:
+    /// libpq quotes parts of the URL it cannot read, a malformed password included.
+    pub fn scrub(&self, message: &str) -> String {
+        let DatabaseUrl::Postgres(url) = self else {
+            return message.to_owned();
+        };
+        let mut secrets = url_credentials(url);
+        // Longest first, so a secret containing another is replaced whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .fold(message.to_owned(), |m, secret| {
+                m.replace(secret.as_str(), "***")
+            })
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             DatabaseUrl::Sqlite(_) => "sqlite",
@@ -70,6 +87,39 @@ pub enum Redact {
 /// Query parameters libpq reads as credentials (names compared in any case: a log line is no
 /// place to find out which spellings libpq accepts).
 const SECRET_QUERY_PARAMS: &[&str] = &["password", "sslpassword"];
+
+/// The credentials in a URL as written and percent-decoded, read by hand so that a URL the
+/// `url` crate refuses is covered too: the user info's password and the values of
+/// [`SECRET_QUERY_PARAMS`].
+fn url_credentials(raw: &str) -> Vec<String> {
+    let decoded = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let mut found = Vec::new();
+    let rest = raw.split_once("://").map_or(raw, |(_, rest)| rest);
+    let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let authority = before_query.split('/').next().unwrap_or("");
+    if let Some((userinfo, _)) = authority.rsplit_once('@') {
+        if let Some((_, password)) = userinfo.split_once(':') {
+            found.push(password.to_owned());
+            found.push(decoded(password));
+        }
+    }
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if SECRET_QUERY_PARAMS
+            .iter()
+            .any(|s| decoded(key).eq_ignore_ascii_case(s))
+        {
+            found.push(value.to_owned());
+            found.push(decoded(value));
+        }
+    }
+    found
+}
 
 /// `raw` with its credentials replaced by `***`: the password of the user info (and the user,
 /// as asked), and the value of every `password`/`sslpassword` query parameter. A URL that does
@@ -663,6 +713,22 @@ mod tests {
         )]))
         .unwrap();
         assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn driver_messages_lose_the_credentials_they_quote() {
+        let url = DatabaseUrl::parse("postgres://u:pw%zz@db/p?sslpassword=key%2Bpass").unwrap();
+        assert_eq!(
+            url.scrub(r#"invalid percent-encoded token: "pw%zz"; key+pass; key%2Bpass"#),
+            r#"invalid percent-encoded token: "***"; ***; ***"#
+        );
+        let url = DatabaseUrl::parse("postgres://u@db/p?PASSWORD=hunter%zz").unwrap();
+        assert_eq!(
+            url.scrub("invalid percent-encoded token: \"hunter%zz\""),
+            "invalid percent-encoded token: \"***\""
+        );
+        let sqlite = DatabaseUrl::parse("sqlite://a.db").unwrap();
+        assert_eq!(sqlite.scrub("unable to open a.db"), "unable to open a.db");
     }
 
     #[test]

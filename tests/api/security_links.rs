@@ -381,3 +381,19 @@ crate::on_both_backends!(
     signing_keys_are_stored_encrypted_with_the_secrets_key,
     turning_the_secrets_key_on_encrypts_keys_stored_in_clear,
 );
+
+/// libpq quotes a password it cannot decode; the start error must not.
+#[actix_web::test]
+async fn a_database_password_never_reaches_the_start_error() {
+    if !crate::helpers::postgres_enabled() {
+        return;
+    }
+    let base = crate::helpers::postgres_url().expect("PATRON_TEST_DATABASE_URL");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let db = TestDb::borrowed(patron::config::DatabaseUrl::Postgres(format!(
+        "{base}{sep}password=hunter%zz"
+    )));
+    let err = start_error(&db, None).await;
+    assert!(err.contains("cannot connect"), "{err}");
+    assert!(!err.contains("hunter"), "{err}");
+}
