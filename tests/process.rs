@@ -369,3 +369,64 @@ async fn three_processes_share_one_database() {
         );
     }
 }
+
+/// The largest resident set the process has had, from the kernel (`VmHWM`), in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmHWM")
+        / 1024
+}
+
+/// Each Argon2id hash holds 19 MiB: 300 logins at once must not hold 300 of them. Hashes run
+/// a few at a time; what cannot get a turn soon is refused with 503 and `Retry-After`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_password_logins_keep_memory_bounded() {
+    for db in databases() {
+        let sink = SmtpSink::start().await;
+        let c = client();
+        let patron = Patron::start(
+            &db,
+            sink.port,
+            &[("PATRON_RATE_LIMIT_LOGIN_PER_MINUTE", "0")],
+        )
+        .ready(&c)
+        .await;
+        let logins: Vec<_> = (0..300)
+            .map(|i| {
+                let c = c.clone();
+                let url = format!("{}/v1/customers/login", patron.base);
+                tokio::spawn(async move {
+                    let res = c
+                        .post(url)
+                        .header("X-Authorization", PK)
+                        .json(&json!({"email": format!("nobody{i}@example.com"), "password": "wrong password"}))
+                        .send()
+                        .await
+                        .unwrap();
+                    let retry_after = res.headers().get("retry-after").is_some();
+                    (res.status().as_u16(), retry_after)
+                })
+            })
+            .collect();
+        let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+        for l in logins {
+            let (status, retry_after) = l.await.unwrap();
+            if status == 503 {
+                assert!(retry_after, "a busy answer says when to come back");
+            }
+            *statuses.entry(status).or_default() += 1;
+        }
+        let only_expected = statuses.keys().all(|s| *s == 401 || *s == 503);
+        assert!(only_expected, "{statuses:?}");
+        assert!(statuses.get(&401).is_some_and(|n| *n > 0), "{statuses:?}");
+        let peak = peak_rss_mib(patron.child.id());
+        assert!(
+            peak < 200,
+            "peak RSS {peak} MiB under 300 concurrent logins ({statuses:?})"
+        );
+    }
+}

@@ -28,10 +28,6 @@ pub struct CustomerRow {
     pub updated_at: NaiveDateTime,
     pub password_hash: Option<String>,
     pub email_verified_at: Option<NaiveDateTime>,
-    pub failed_logins: i32,
-    pub failed_window_start: Option<NaiveDateTime>,
-    pub lockouts: i32,
-    pub locked_until: Option<NaiveDateTime>,
 }
 
 impl CustomerRow {
@@ -62,10 +58,6 @@ impl CustomerRow {
             updated_at: now,
             password_hash,
             email_verified_at: verified.then_some(now),
-            failed_logins: 0,
-            failed_window_start: None,
-            lockouts: 0,
-            locked_until: None,
         }
     }
 }
@@ -87,10 +79,6 @@ impl CustomerRow {
             updated_at: r.try_get(9)?,
             password_hash: r.try_get(10)?,
             email_verified_at: r.try_get(11)?,
-            failed_logins: r.try_get(12)?,
-            failed_window_start: r.try_get(13)?,
-            lockouts: r.try_get(14)?,
-            locked_until: r.try_get(15)?,
         })
     }
 }
@@ -109,23 +97,6 @@ pub struct CustomerChanges {
     pub updated_at: Option<NaiveDateTime>,
     pub password_hash: Option<Option<String>>,
     pub email_verified_at: Option<Option<NaiveDateTime>>,
-}
-
-/// The state of the failed-login counter after a change.
-#[derive(Debug, Default, AsChangeset)]
-#[diesel(table_name = customers, treat_none_as_null = true)]
-pub struct LockoutState {
-    pub failed_logins: i32,
-    pub failed_window_start: Option<NaiveDateTime>,
-    pub lockouts: i32,
-    pub locked_until: Option<NaiveDateTime>,
-}
-
-pub fn set_lockout(conn: &mut DbConnection, id: &str, state: &LockoutState) -> QueryResult<()> {
-    diesel::update(customers::table.find(id))
-        .set(state)
-        .execute(conn)
-        .map(|_| ())
 }
 
 pub fn insert(conn: &mut DbConnection, row: &CustomerRow) -> QueryResult<()> {

@@ -8,6 +8,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod customers;
+pub mod login_throttle;
 pub mod orders;
 pub mod outbox;
 pub mod pg_async;

@@ -25,10 +25,6 @@ diesel::table! {
         updated_at -> Timestamp,
         password_hash -> Nullable<Text>,
         email_verified_at -> Nullable<Timestamp>,
-        failed_logins -> Integer,
-        failed_window_start -> Nullable<Timestamp>,
-        lockouts -> Integer,
-        locked_until -> Nullable<Timestamp>,
     }
 }
 
@@ -40,6 +36,18 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        new_email -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    login_throttle (key) {
+        key -> Text,
+        attempts -> Integer,
+        failures -> Integer,
+        window_start -> Nullable<Timestamp>,
+        lockouts -> Integer,
+        locked_until -> Nullable<Timestamp>,
     }
 }
 
@@ -133,6 +141,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     customers,
     login_tokens,
+    login_throttle,
     sessions,
     signing_keys,
     outbox,

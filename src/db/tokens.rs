@@ -14,6 +14,8 @@ pub struct NewToken<'a> {
     pub purpose: &'a str,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    /// Only for an email change: the address it confirms.
+    pub new_email: Option<&'a str>,
 }
 
 pub fn insert(conn: &mut DbConnection, token: &NewToken<'_>) -> QueryResult<()> {
@@ -65,6 +67,25 @@ pub fn consume(
     )
     .set(login_tokens::used_at.eq(Some(now)))
     .returning(login_tokens::customer_id)
+    .get_result(conn)
+    .optional()
+}
+
+/// [`consume`] for an email-change token: its customer and the address it confirms.
+pub fn consume_email_change(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<(String, Option<String>)>> {
+    diesel::update(
+        login_tokens::table
+            .filter(login_tokens::token_hash.eq(token_hash))
+            .filter(login_tokens::purpose.eq(crate::domain::token::Purpose::EmailChange.as_str()))
+            .filter(login_tokens::used_at.is_null())
+            .filter(login_tokens::expires_at.gt(now)),
+    )
+    .set(login_tokens::used_at.eq(Some(now)))
+    .returning((login_tokens::customer_id, login_tokens::new_email))
     .get_result(conn)
     .optional()
 }

@@ -12,6 +12,11 @@ pub const MAX_PHONE_LEN: usize = 64;
 pub const MAX_EXTERNAL_ID_LEN: usize = 255;
 pub const MAX_META_BYTES: usize = 16 * 1024;
 
+/// Fields only the merchant (secret key) may set. They are the merchant's records about the
+/// customer: a shopper who could set `external_id` could claim another shopper's records in
+/// the merchant's systems (say, a checkout looking customers up by it).
+pub const MERCHANT_ONLY_FIELDS: [&str; 2] = ["external_id", "meta"];
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Customer {
     pub id: CustomerId,

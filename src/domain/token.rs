@@ -17,6 +17,8 @@ pub enum Purpose {
     Login,
     VerifyEmail,
     PasswordReset,
+    /// Confirms a new address a customer asked to move their account to.
+    EmailChange,
 }
 
 impl Purpose {
@@ -25,6 +27,7 @@ impl Purpose {
             Purpose::Login => "login",
             Purpose::VerifyEmail => "verify_email",
             Purpose::PasswordReset => "password_reset",
+            Purpose::EmailChange => "email_change",
         }
     }
 }

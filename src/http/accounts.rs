@@ -80,16 +80,8 @@ impl From<AccountError> for ApiError {
                 code: "invalid_credentials",
                 message: "The email or password is incorrect.",
             },
-            AccountError::Locked { until } => {
-                let secs = (until - crate::db::now()).num_seconds().max(1);
-                ApiError::RateLimited {
-                    code: "account_locked",
-                    message: "Too many failed logins: this account is locked for a while. \
-                              A login link or a password reset still works.",
-                    retry_after_secs: u64::try_from(secs).unwrap_or(1),
-                }
-            }
-            AccountError::Hash(e) => ApiError::Internal(e),
+            AccountError::Locked { until } => ApiError::account_locked(until),
+            AccountError::Hash(e) => e.into(),
             AccountError::Login(l) => l.into(),
             AccountError::Db(d) => d.into(),
         }

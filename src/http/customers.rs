@@ -12,7 +12,8 @@ use super::error::{ApiError, ErrorBody};
 use super::pagination::{PageParams, Paginated};
 use super::AppState;
 use crate::db::customers::{Filter, SortColumn};
-use crate::domain::customer::{Customer, ProfileInput};
+use crate::domain::customer::{Customer, ProfileInput, MERCHANT_ONLY_FIELDS};
+use crate::domain::link::LinkTemplate;
 use crate::domain::validation::Collector;
 use crate::domain::{CustomerId, Email};
 use crate::service::customers::{Actor, ListQuery};
@@ -37,6 +38,11 @@ pub struct CustomerView {
     pub updated: i64,
     /// Whether the customer can log in with a password.
     pub has_password: bool,
+    /// Only in the answer to a customer's own `PUT` that changes `email`: the address a
+    /// confirmation was mailed to. `email` changes once it is confirmed
+    /// (`POST /v1/customers/confirm-email-change`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_email: Option<String>,
 }
 
 impl From<Customer> for CustomerView {
@@ -52,6 +58,7 @@ impl From<Customer> for CustomerView {
             created: c.created_at.and_utc().timestamp(),
             updated: c.updated_at.and_utc().timestamp(),
             has_password: c.has_password,
+            pending_email: None,
         }
     }
 }
@@ -86,11 +93,21 @@ pub struct CustomerCreate {
 }
 
 /// A partial update: fields left out keep their value, `null` clears an optional field.
+///
+/// With the secret key every field may be set. A customer's own token may set `firstname`,
+/// `lastname`, `phone`, `password` (with `current_password`) and `email`, which only mails a
+/// confirmation to the new address; `external_id` and `meta` are the merchant's (403).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CustomerUpdate {
+    /// With the secret key: set at once. With the customer's own token: a confirmation goes
+    /// to the new address and the change applies when it is used.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, format = Email)]
     pub email: Option<Option<String>>,
+    /// For a customer's own email change: where the confirmation link points (`{token}` is
+    /// replaced, else `token=` is added). Without it the mail carries a code to enter.
+    #[schema(example = "http://localhost:3000/confirm-email?token={token}")]
+    pub base_url: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 255)]
     pub firstname: Option<Option<String>>,
@@ -329,9 +346,11 @@ pub async fn get(
         (status = 200, description = "The updated customer", body = CustomerView),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "No or bad credentials", body = ErrorBody),
-        (status = 403, description = "Not allowed", body = ErrorBody),
+        (status = 403, description = "Not allowed, or a customer naming a merchant-only field", body = ErrorBody),
         (status = 404, description = "No such customer", body = ErrorBody),
         (status = 422, description = "Invalid data, or the email is taken", body = ErrorBody),
+        (status = 429, description = "Too many wrong current passwords", body = ErrorBody),
+        (status = 503, description = "Password hashing busy; retry after `Retry-After`", body = ErrorBody),
     ),
     security(("merchant_key" = []), ("customer_jwt" = []))
 )]
@@ -344,16 +363,69 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let id = path_customer_id(&path)?;
     caller.require_customer_or_secret(&id)?;
-    let body: CustomerUpdate = typed(body.into_inner())?;
-    let patch = ProfileInput::from(body).into_patch()?;
+    let body = body.into_inner();
+    if caller.session().is_some() {
+        refuse_merchant_only_fields(&body)?;
+    }
+    let mut body: CustomerUpdate = typed(body)?;
+    let mut c = Collector::new();
+    let email_link = body
+        .base_url
+        .take()
+        .and_then(|raw| c.take(LinkTemplate::parse(&raw, &state.config.link_origins)));
+    let patch = ProfileInput::from(body).into_patch();
+    let patch = c.take(patch);
+    c.finish()?;
+    let Some(patch) = patch else {
+        return Err(ApiError::Internal("validated patch missing".into()));
+    };
     let actor = match caller.session() {
         Some(s) => Actor::Customer {
             session_id: s.session_id.clone(),
         },
         None => Actor::Merchant,
     };
-    let customer = state.customers.update(&id, patch, actor, client.0).await?;
-    Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
+    let updated = state
+        .customers
+        .update(&id, patch, actor, client.0, email_link)
+        .await?;
+    let mut view = CustomerView::from(updated.customer);
+    view.pending_email = updated.pending_email;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// A customer's own `PUT` may not name a merchant-only field, not even to clear it; the whole
+/// request is refused so nothing of it is saved.
+fn refuse_merchant_only_fields(body: &Value) -> Result<(), ApiError> {
+    let Some(fields) = body.as_object() else {
+        return Ok(());
+    };
+    let named: Vec<&str> = MERCHANT_ONLY_FIELDS
+        .into_iter()
+        .filter(|f| fields.contains_key(*f))
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let errors = named
+        .iter()
+        .map(|f| {
+            (
+                (*f).to_owned(),
+                vec![format!(
+                    "The {f} can only be set by the merchant, with the secret key."
+                )],
+            )
+        })
+        .collect();
+    Err(ApiError::ForbiddenFields {
+        code: "merchant_only_field",
+        message: format!(
+            "A customer cannot change {}: only the merchant's secret key may set it.",
+            named.join(", ")
+        ),
+        errors,
+    })
 }
 
 /// Delete a customer and their personal data. Their orders remain, anonymised.

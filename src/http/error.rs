@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 use super::request_id;
 use crate::db::DbError;
 use crate::domain::{FieldErrors, ValidationError};
+use crate::service::passwords::HashError;
 use crate::service::{CustomerError, KeyError, LoginError, SessionError};
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +45,16 @@ pub enum ApiError {
     },
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// Every password hasher stayed busy for the whole wait.
+    #[error("overloaded")]
+    Overloaded { retry_after_secs: u64 },
+    /// Fields the caller may not set; each is named in `errors`.
+    #[error("forbidden fields: {code}")]
+    ForbiddenFields {
+        code: &'static str,
+        message: String,
+        errors: FieldErrors,
+    },
     #[error("internal: {0}")]
     Internal(String),
 }
@@ -78,6 +89,17 @@ impl ApiError {
         ApiError::NotFound {
             code: "not_found",
             message: "The requested resource was not found.",
+        }
+    }
+
+    /// Too many wrong passwords for an address: refused until `until`.
+    pub fn account_locked(until: chrono::NaiveDateTime) -> Self {
+        let secs = (until - crate::db::now()).num_seconds().max(1);
+        ApiError::RateLimited {
+            code: "account_locked",
+            message: "Too many failed password attempts: this account is locked for a while. \
+                      A login link or a password reset still works.",
+            retry_after_secs: u64::try_from(secs).unwrap_or(1),
         }
     }
 
@@ -117,6 +139,11 @@ impl ApiError {
                 ("authentication_error", code, (*message).into(), None)
             }
             ApiError::Forbidden { code, message } => ("forbidden", code, (*message).into(), None),
+            ApiError::ForbiddenFields {
+                code,
+                message,
+                errors,
+            } => ("forbidden", code, message.clone(), Some(errors.clone())),
             ApiError::NotFound { code, message } => ("not_found", code, (*message).into(), None),
             ApiError::MethodNotAllowed => (
                 "method_not_allowed",
@@ -146,6 +173,12 @@ impl ApiError {
                 "The service is temporarily unavailable. Please retry.".into(),
                 None,
             ),
+            ApiError::Overloaded { .. } => (
+                "service_unavailable",
+                "server_busy",
+                "The server is busy. Please retry in a moment.".into(),
+                None,
+            ),
             ApiError::Internal(_) => (
                 "api_error",
                 "internal_error",
@@ -160,14 +193,16 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::Forbidden { .. } | ApiError::ForbiddenFields { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Overloaded { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -198,7 +233,8 @@ impl ResponseError for ApiError {
         let mut res = HttpResponse::build(status);
         if let ApiError::RateLimited {
             retry_after_secs, ..
-        } = self
+        }
+        | ApiError::Overloaded { retry_after_secs } = self
         {
             res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
         }
@@ -221,7 +257,20 @@ impl From<CustomerError> for ApiError {
             CustomerError::NotFound => ApiError::customer_not_found(),
             CustomerError::Invalid(v) => ApiError::Invalid(v),
             CustomerError::Db(d) => d.into(),
-            CustomerError::Hash(e) => ApiError::Internal(e),
+            CustomerError::Hash(e) => e.into(),
+            CustomerError::Locked { until } => ApiError::account_locked(until),
+            CustomerError::InvalidToken => super::fields::invalid_token(),
+        }
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => ApiError::Overloaded {
+                retry_after_secs: 1,
+            },
+            HashError::Failed(cause) => ApiError::Internal(cause),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod client;
 pub mod customers;
+pub mod email_change;
 pub mod error;
 pub mod fields;
 pub mod health;
@@ -52,7 +53,7 @@ impl AppState {
         let doorbell = Doorbell::default();
         let sessions = SessionService::new(db.clone(), config.clone());
         AppState {
-            customers: CustomerService::new(db.clone(), doorbell.clone()),
+            customers: CustomerService::new(db.clone(), config.clone(), doorbell.clone()),
             accounts: AccountService::new(
                 db.clone(),
                 config.clone(),
@@ -222,6 +223,10 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                             .route(web::post().to(accounts::verify_email)),
                     )
                     .service(resource("/v1/customers/login").route(web::post().to(accounts::login)))
+                    .service(
+                        resource("/v1/customers/confirm-email-change")
+                            .route(web::post().to(email_change::confirm)),
+                    )
                     .service(
                         resource("/v1/customers/password-reset-email")
                             .route(web::post().to(accounts::reset_email)),

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, customers, error, health, login, orders, pagination};
+use super::{accounts, customers, email_change, error, health, login, orders, pagination};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,7 +18,7 @@ use super::{accounts, customers, error, health, login, orders, pagination};
         customers::create, customers::list, customers::get, customers::update, customers::delete,
         login::email_token, login::exchange_token, login::issue_token, login::logout, login::jwks,
         accounts::register, accounts::verify_email, accounts::login, accounts::reset_email,
-        accounts::reset_verify, accounts::reset, accounts::logout_all,
+        accounts::reset_verify, accounts::reset, accounts::logout_all, email_change::confirm,
         orders::create, orders::list, orders::get, orders::update,
         orders::list_for_customer, orders::get_for_customer,
         health::healthz, health::readyz,

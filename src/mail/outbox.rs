@@ -181,6 +181,7 @@ impl Worker {
                 db::tokens::prune(conn, day_ago).map_err(DbError::from)?;
                 db::sessions::prune(conn, day_ago).map_err(DbError::from)?;
                 db::rate_limits::prune(conn, now - TimeDelta::hours(2)).map_err(DbError::from)?;
+                db::login_throttle::prune(conn, day_ago).map_err(DbError::from)?;
                 Ok(())
             })
             .await

@@ -140,6 +140,76 @@ pub fn password_changed(firstname: Option<&str>) -> Rendered {
     )
 }
 
+/// How a customer confirms a new address: a link, or (without a `base_url`) a code to enter.
+pub enum Confirmation<'a> {
+    Link(&'a str),
+    Code(&'a str),
+}
+
+/// Sent to the new address: the change applies only when this is used.
+pub fn email_change_confirm(
+    firstname: Option<&str>,
+    confirmation: Confirmation<'_>,
+    ttl_secs: u64,
+) -> Rendered {
+    let asked = "Someone (probably you) asked to change the email address of an account to this address. Nothing changes until it is confirmed.".to_owned();
+    let expiry = format!(
+        "It works once and expires in {}. If this was not you, you can ignore this email.",
+        minutes(ttl_secs)
+    );
+    match confirmation {
+        Confirmation::Link(link) => compose(
+            "Confirm your new email address",
+            &[
+                greeting(firstname),
+                asked,
+                "To confirm, open this link:".into(),
+            ],
+            Some(link),
+            &[expiry],
+        ),
+        Confirmation::Code(code) => compose(
+            "Confirm your new email address",
+            &[
+                greeting(firstname),
+                asked,
+                format!("To confirm, enter this code in the shop: {code}"),
+                expiry,
+            ],
+            None,
+            &[],
+        ),
+    }
+}
+
+/// Sent to the new address instead, when it already belongs to another account.
+pub fn email_change_taken() -> Rendered {
+    compose(
+        "Email address change not possible",
+        &[
+            greeting(None),
+            "Someone asked to move an account to this email address, but this address already has an account with the shop. Nothing was changed.".into(),
+            "If this was you, log in with this address instead. Otherwise you can ignore this email.".into(),
+        ],
+        None,
+        &[],
+    )
+}
+
+/// Sent to the old address once a change is confirmed.
+pub fn email_changed(firstname: Option<&str>, new_email_masked: &str) -> Rendered {
+    compose(
+        "Your email address was changed",
+        &[
+            greeting(firstname),
+            format!("The email address of your account was just changed to {new_email_masked}. Mail about your account now goes there."),
+            "If this was not you, contact the shop at once.".into(),
+        ],
+        None,
+        &[],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,15 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDateTime, TimeDelta};
+use chrono::NaiveDateTime;
 
 use super::audit::{self, Event, RequestMeta};
 use super::login::{open_session, Login, LoginError};
-use super::passwords;
+use super::login_guard::{self as guard, GuardKey, Locked};
+use super::passwords::{self, HashError};
 use super::sessions::SessionService;
 use super::tokens;
 use crate::config::Config;
-use crate::db::customers::{self as customers_q, CustomerChanges, CustomerRow, LockoutState};
+use crate::db::customers::{self as customers_q, CustomerChanges, CustomerRow};
 use crate::db::{self, tokens as tokens_q, write_tx, Db, DbError};
 use crate::domain::customer::Meta;
 use crate::domain::link::LinkTemplate;
@@ -22,12 +23,6 @@ use crate::domain::{CustomerId, Email};
 use crate::mail::outbox::Doorbell;
 use crate::mail::templates;
 
-/// Failures inside this window count towards a lockout.
-const FAILURE_WINDOW: TimeDelta = TimeDelta::minutes(15);
-pub const MAX_FAILURES: i32 = 10;
-/// The longest a lockout grows to.
-const MAX_LOCKOUT: TimeDelta = TimeDelta::hours(24);
-
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
     /// Wrong password, unknown email, unverified address or no password: one answer for all.
@@ -35,8 +30,8 @@ pub enum AccountError {
     InvalidCredentials,
     #[error("account locked until {until}")]
     Locked { until: NaiveDateTime },
-    #[error("hashing failed: {0}")]
-    Hash(String),
+    #[error(transparent)]
+    Hash(#[from] HashError),
     #[error(transparent)]
     Login(#[from] LoginError),
     #[error(transparent)]
@@ -81,15 +76,10 @@ pub struct AccountService {
     doorbell: Doorbell,
 }
 
-/// How long the `n`th lockout in a row lasts: the base, doubling, at most a day.
-pub fn lockout_length(base: Duration, lockouts: i32) -> TimeDelta {
-    let base = TimeDelta::from_std(base).unwrap_or(TimeDelta::minutes(15));
-    let doublings = u32::try_from(lockouts.saturating_sub(1))
-        .unwrap_or(0)
-        .min(16);
-    base.checked_mul(1i32 << doublings)
-        .unwrap_or(MAX_LOCKOUT)
-        .min(MAX_LOCKOUT)
+impl From<Locked> for AccountError {
+    fn from(l: Locked) -> Self {
+        AccountError::Locked { until: l.until }
+    }
 }
 
 impl AccountService {
@@ -111,9 +101,7 @@ impl AccountService {
     pub async fn register(&self, r: Registration, meta: RequestMeta) -> Result<(), AccountError> {
         // Hash first (slow, off the async threads), whatever the outcome, so both paths cost
         // the same.
-        let hash = passwords::hash(r.password.clone())
-            .await
-            .map_err(AccountError::Hash)?;
+        let hash = passwords::hash(r.password.clone()).await?;
         let config = self.config.clone();
         let ttl = self.token_ttl();
         let queued = self
@@ -216,39 +204,50 @@ impl AccountService {
             .await
     }
 
-    /// Email and password login. Every refusal but a lockout looks the same, and an unknown
-    /// email is checked against a dummy hash so it takes as long as a known one.
+    /// Email and password login. Every refusal but a lockout looks the same, an unknown
+    /// email is checked against a dummy hash so it takes as long as a known one, and both
+    /// count towards the address's lockout (see `login_guard`).
     pub async fn login(
         &self,
         email: &str,
         password: Password,
         meta: RequestMeta,
     ) -> Result<Login, AccountError> {
+        let key = GuardKey::for_login(email);
         let normalized = Email::parse(email).ok().map(|e| e.normalized().to_owned());
-        let row = match normalized {
-            Some(n) => {
-                self.db
-                    .run(move |conn| Ok::<_, AccountError>(customers_q::find_by_email(conn, &n)?))
-                    .await?
+        let guard_key = key.clone();
+        let (refused, row) = self
+            .db
+            .run(move |conn| {
+                let refused = write_tx(conn, |conn| guard::take_attempt(conn, &guard_key))?;
+                let row = match normalized {
+                    Some(n) => customers_q::find_by_email(conn, &n)?,
+                    None => None,
+                };
+                Ok::<_, AccountError>((refused, row))
+            })
+            .await?;
+        if let Some(locked) = refused {
+            return Err(locked.into());
+        }
+        let stored = row.as_ref().and_then(|r| r.password_hash.clone());
+        let verified = match passwords::verify(password.clone(), stored).await {
+            Ok(v) => v,
+            Err(e) => {
+                self.give_back(key).await?;
+                return Err(e.into());
             }
-            None => None,
         };
-        let verified = passwords::verify(
-            password.clone(),
-            row.as_ref().and_then(|r| r.password_hash.clone()),
-        )
-        .await;
-        let Some(customer) = row else {
-            return Err(AccountError::InvalidCredentials);
+        let customer = match row {
+            Some(c) if verified.ok => c,
+            row => {
+                let customer_id = row.map(|r| r.id);
+                return self.record_failure(key, customer_id, meta).await;
+            }
         };
-        let now = db::now();
-        if let Some(until) = customer.locked_until.filter(|u| *u > now) {
-            return Err(AccountError::Locked { until });
-        }
-        if !verified.ok {
-            return self.record_failure(customer, meta).await;
-        }
         if customer.email_verified_at.is_none() {
+            // The right password, but the address was never confirmed: not a guess.
+            self.give_back(key).await?;
             return Err(AccountError::InvalidCredentials);
         }
         let rehash = if verified.needs_rehash {
@@ -260,7 +259,10 @@ impl AccountService {
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    customers_q::set_lockout(conn, &customer.id, &LockoutState::default())?;
+                    // Wrong passwords checked meanwhile may have locked the address.
+                    if let Some(locked) = guard::record_success(conn, &key)? {
+                        return Err(locked.into());
+                    }
                     if let Some(hash) = rehash {
                         customers_q::update(
                             conn,
@@ -283,9 +285,16 @@ impl AccountService {
             .await
     }
 
+    async fn give_back(&self, key: GuardKey) -> Result<(), AccountError> {
+        self.db
+            .run(move |conn| Ok::<_, AccountError>(guard::give_back(conn, &key)?))
+            .await
+    }
+
     async fn record_failure(
         &self,
-        customer: CustomerRow,
+        key: GuardKey,
+        customer_id: Option<String>,
         meta: RequestMeta,
     ) -> Result<Login, AccountError> {
         let base = self.config.lockout_base;
@@ -293,47 +302,12 @@ impl AccountService {
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    // Re-read inside the transaction so concurrent failures all count.
-                    let Some(current) = customers_q::find(conn, &customer.id)? else {
-                        return Ok::<_, AccountError>(());
-                    };
-                    let now = db::now();
-                    let in_window = current
-                        .failed_window_start
-                        .is_some_and(|start| now - start < FAILURE_WINDOW);
-                    let (failures, window) = if in_window {
-                        (current.failed_logins + 1, current.failed_window_start)
-                    } else {
-                        (1, Some(now))
-                    };
-                    audit::record(conn, Event::LoginFail, Some(&current.id), &meta)?;
-                    if failures >= MAX_FAILURES {
-                        let lockouts = current.lockouts + 1;
-                        let until = now + lockout_length(base, lockouts);
-                        customers_q::set_lockout(
-                            conn,
-                            &current.id,
-                            &LockoutState {
-                                failed_logins: 0,
-                                failed_window_start: None,
-                                lockouts,
-                                locked_until: Some(until),
-                            },
-                        )?;
-                        audit::record(conn, Event::LoginLock, Some(&current.id), &meta)?;
-                    } else {
-                        customers_q::set_lockout(
-                            conn,
-                            &current.id,
-                            &LockoutState {
-                                failed_logins: failures,
-                                failed_window_start: window,
-                                lockouts: current.lockouts,
-                                locked_until: current.locked_until,
-                            },
-                        )?;
+                    let locked = guard::record_failure(conn, &key, base)?;
+                    audit::record(conn, Event::LoginFail, customer_id.as_deref(), &meta)?;
+                    if locked.is_some() {
+                        audit::record(conn, Event::LoginLock, customer_id.as_deref(), &meta)?;
                     }
-                    Ok(())
+                    Ok::<_, AccountError>(())
                 })
             })
             .await?;
@@ -411,9 +385,7 @@ impl AccountService {
         meta: RequestMeta,
     ) -> Result<(), AccountError> {
         let token = PlainToken::parse(raw).ok_or(LoginError::InvalidToken)?;
-        let hash = passwords::hash(password)
-            .await
-            .map_err(AccountError::Hash)?;
+        let hash = passwords::hash(password).await?;
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
@@ -463,19 +435,5 @@ impl AccountService {
                 })
             })
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lockouts_double_up_to_a_day() {
-        let base = Duration::from_secs(900);
-        assert_eq!(lockout_length(base, 1), TimeDelta::minutes(15));
-        assert_eq!(lockout_length(base, 2), TimeDelta::minutes(30));
-        assert_eq!(lockout_length(base, 3), TimeDelta::minutes(60));
-        assert_eq!(lockout_length(base, 50), TimeDelta::hours(24));
     }
 }

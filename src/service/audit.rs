@@ -19,6 +19,8 @@ pub enum Event {
     PasswordChange,
     AccountCreated,
     EmailVerified,
+    EmailChangeRequested,
+    EmailChanged,
 }
 
 impl Event {
@@ -36,6 +38,8 @@ impl Event {
             Event::PasswordChange => "authn_password_change",
             Event::AccountCreated => "user_created",
             Event::EmailVerified => "authn_email_verified",
+            Event::EmailChangeRequested => "authn_email_change_requested",
+            Event::EmailChanged => "authn_email_changed",
         }
     }
 }

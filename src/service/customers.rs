@@ -1,9 +1,19 @@
 //! Creating, reading, changing, listing and erasing customers.
 
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+
+use super::email_change::{self, ConfirmError};
+use super::login_guard::{self as guard, GuardKey, Locked};
+use super::passwords::HashError;
+use crate::config::Config;
 use crate::db::customers::{self as q, CustomerChanges, CustomerRow, Filter, SortColumn};
 use crate::db::{self, write_tx, Db, DbError};
 use crate::domain::customer::{Customer, CustomerPatch, Meta, NewCustomer};
+use crate::domain::link::LinkTemplate;
 use crate::domain::password::Password;
+use crate::domain::token::PlainToken;
 use crate::domain::{CustomerId, ValidationError};
 use crate::mail::outbox::Doorbell;
 use crate::service::audit::RequestMeta;
@@ -18,10 +28,16 @@ pub enum Actor {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CustomerError {
-    #[error("password hashing failed: {0}")]
-    Hash(String),
+    #[error(transparent)]
+    Hash(#[from] HashError),
     #[error("customer not found")]
     NotFound,
+    /// Too many wrong current passwords for this address.
+    #[error("locked until {until}")]
+    Locked { until: NaiveDateTime },
+    /// An email-change token that cannot be used.
+    #[error("invalid token")]
+    InvalidToken,
     #[error(transparent)]
     Invalid(#[from] ValidationError),
     #[error(transparent)]
@@ -31,6 +47,22 @@ pub enum CustomerError {
 impl crate::db::DatabaseFailure for CustomerError {
     fn database_failure(&self) -> bool {
         matches!(self, CustomerError::Db(e) if e.database_failure())
+    }
+}
+
+impl From<Locked> for CustomerError {
+    fn from(l: Locked) -> Self {
+        CustomerError::Locked { until: l.until }
+    }
+}
+
+impl From<ConfirmError> for CustomerError {
+    fn from(e: ConfirmError) -> Self {
+        match e {
+            ConfirmError::InvalidToken => CustomerError::InvalidToken,
+            ConfirmError::Taken => email_taken(),
+            ConfirmError::Db(d) => d.into(),
+        }
     }
 }
 
@@ -54,6 +86,30 @@ fn map_unique(e: diesel::result::Error) -> CustomerError {
         DbError::UniqueViolation(_) => email_taken(),
         other => CustomerError::Db(other),
     }
+}
+
+/// Writes a patch (and a new password hash) to the customer; returns the row after it.
+fn apply(
+    conn: &mut crate::db::DbConnection,
+    current: &CustomerRow,
+    patch: CustomerPatch,
+    new_hash: Option<String>,
+) -> Result<CustomerRow, CustomerError> {
+    let changes = CustomerChanges {
+        email: patch.email.as_ref().map(|e| e.as_str().to_owned()),
+        email_normalized: patch.email.as_ref().map(|e| e.normalized().to_owned()),
+        firstname: patch.firstname,
+        lastname: patch.lastname,
+        phone: patch.phone,
+        external_id: patch.external_id,
+        meta: patch.meta.map(|m| m.to_db()),
+        // Never earlier than creation, even if the clock stepped back.
+        updated_at: Some(db::now().max(current.created_at)),
+        password_hash: new_hash.map(Some),
+        email_verified_at: None,
+    };
+    q::update(conn, &current.id, &changes).map_err(map_unique)?;
+    q::find(conn, &current.id)?.ok_or(CustomerError::NotFound)
 }
 
 pub fn row_to_customer(row: CustomerRow) -> Customer {
@@ -132,20 +188,34 @@ impl<T> Page<T> {
     }
 }
 
+/// What a `PUT` did.
+#[derive(Debug, Clone)]
+pub struct Updated {
+    pub customer: Customer,
+    /// The address a confirmation was mailed to: the customer's own email change, which
+    /// applies only once confirmed.
+    pub pending_email: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct CustomerService {
     db: Db,
+    config: Arc<Config>,
     doorbell: Doorbell,
 }
 
 impl CustomerService {
-    pub fn new(db: Db, doorbell: Doorbell) -> Self {
-        CustomerService { db, doorbell }
+    pub fn new(db: Db, config: Arc<Config>, doorbell: Doorbell) -> Self {
+        CustomerService {
+            db,
+            config,
+            doorbell,
+        }
     }
 
     pub async fn create(&self, new: NewCustomer) -> Result<Customer, CustomerError> {
         let password_hash = match new.password.clone() {
-            Some(p) => Some(passwords::hash(p).await.map_err(CustomerError::Hash)?),
+            Some(p) => Some(passwords::hash(p).await?),
             None => None,
         };
         // Created by the merchant: the address counts as verified.
@@ -180,87 +250,137 @@ impl CustomerService {
             .await
     }
 
+    /// Changes the customer. The merchant sets any field directly; a customer changing their
+    /// own email only asks for it (see `email_change`), and changing an existing password
+    /// needs the current one, guessed no faster than a login (see `login_guard`).
     pub async fn update(
         &self,
         id: &CustomerId,
         mut patch: CustomerPatch,
         actor: Actor,
         meta: RequestMeta,
-    ) -> Result<Customer, CustomerError> {
-        let new_hash = match patch.password.take() {
-            None => None,
+        email_link: Option<LinkTemplate>,
+    ) -> Result<Updated, CustomerError> {
+        let (new_hash, proven) = match patch.password.take() {
+            None => (None, None),
             Some(password) => {
-                if let Actor::Customer { .. } = actor {
-                    self.check_current_password(id, patch.current_password.take())
-                        .await?;
-                }
-                Some(
-                    passwords::hash(password)
-                        .await
-                        .map_err(CustomerError::Hash)?,
-                )
+                let proven = match actor {
+                    Actor::Customer { .. } => {
+                        self.check_current_password(id, patch.current_password.take(), &meta)
+                            .await?
+                    }
+                    Actor::Merchant => None,
+                };
+                (Some(passwords::hash(password).await?), proven)
             }
         };
         let id = id.clone();
-        let (customer, password_changed) = self
+        let config = self.config.clone();
+        let (updated, ring) = self
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
                     let current = q::find(conn, id.as_str())?.ok_or(CustomerError::NotFound)?;
-                    if patch.is_empty() && new_hash.is_none() {
-                        return Ok::<_, CustomerError>((row_to_customer(current), false));
+                    if let Some(key) = &proven {
+                        // Wrong guesses checked meanwhile may have locked the address.
+                        if let Some(locked) = guard::record_success(conn, key)? {
+                            return Err(locked.into());
+                        }
                     }
-                    let changes = CustomerChanges {
-                        email: patch.email.as_ref().map(|e| e.as_str().to_owned()),
-                        email_normalized: patch.email.as_ref().map(|e| e.normalized().to_owned()),
-                        firstname: patch.firstname,
-                        lastname: patch.lastname,
-                        phone: patch.phone,
-                        external_id: patch.external_id,
-                        meta: patch.meta.map(|m| m.to_db()),
-                        // Never earlier than creation, even if the clock stepped back.
-                        updated_at: Some(db::now().max(current.created_at)),
-                        password_hash: new_hash.clone().map(Some),
-                        email_verified_at: None,
+                    let requested_email = match (&actor, patch.email.take()) {
+                        (Actor::Customer { .. }, Some(e))
+                            if e.normalized() != current.email_normalized =>
+                        {
+                            Some(e)
+                        }
+                        (_, same_or_merchant) => {
+                            patch.email = same_or_merchant;
+                            None
+                        }
                     };
-                    q::update(conn, id.as_str(), &changes).map_err(map_unique)?;
-                    let updated = q::find(conn, id.as_str())?.ok_or(CustomerError::NotFound)?;
+                    let updated = if patch.is_empty() && new_hash.is_none() {
+                        current
+                    } else {
+                        apply(conn, &current, patch, new_hash.clone())?
+                    };
+                    let mut ring = false;
                     if new_hash.is_some() {
                         let keep = match &actor {
                             Actor::Customer { session_id } => Some(session_id.as_str()),
                             Actor::Merchant => None,
                         };
                         tokens::after_password_change(conn, &updated, keep, &meta)?;
+                        ring = true;
                     }
-                    Ok((row_to_customer(updated), new_hash.is_some()))
+                    let pending_email = match requested_email {
+                        Some(e) => {
+                            ring |= email_change::request(
+                                conn,
+                                &updated,
+                                &e,
+                                email_link.as_ref(),
+                                config.login_token_ttl,
+                                &config.rate_limits,
+                                &meta,
+                            )?;
+                            Some(e.as_str().to_owned())
+                        }
+                        None => None,
+                    };
+                    Ok::<_, CustomerError>((
+                        Updated {
+                            customer: row_to_customer(updated),
+                            pending_email,
+                        },
+                        ring,
+                    ))
                 })
             })
             .await?;
-        if password_changed {
-            // The notice mail was queued in the transaction.
+        if ring {
+            // A mail was queued in the transaction.
             self.doorbell.ring();
         }
-        Ok(customer)
+        Ok(updated)
     }
 
-    /// A customer changing an existing password must prove they know it.
+    /// Uses an email-change confirmation; returns the customer at their new address.
+    pub async fn confirm_email_change(
+        &self,
+        raw: &str,
+        meta: RequestMeta,
+    ) -> Result<Customer, CustomerError> {
+        let token = PlainToken::parse(raw).ok_or(CustomerError::InvalidToken)?;
+        let row = self
+            .db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    Ok::<_, CustomerError>(email_change::confirm(conn, &token, &meta)?)
+                })
+            })
+            .await?;
+        self.doorbell.ring();
+        Ok(row_to_customer(row))
+    }
+
+    /// A customer changing an existing password must prove they know it. The check counts
+    /// towards the address's lockout like a login; a right one is returned so the change can
+    /// record it in its own transaction.
     async fn check_current_password(
         &self,
         id: &CustomerId,
         current: Option<String>,
-    ) -> Result<(), CustomerError> {
+        meta: &RequestMeta,
+    ) -> Result<Option<GuardKey>, CustomerError> {
         let lookup = id.clone();
-        let stored = self
+        let row = self
             .db
-            .run(move |conn| {
-                Ok::<_, CustomerError>(
-                    q::find(conn, lookup.as_str())?.and_then(|row| row.password_hash),
-                )
-            })
-            .await?;
-        let Some(stored) = stored else {
+            .run(move |conn| Ok::<_, CustomerError>(q::find(conn, lookup.as_str())?))
+            .await?
+            .ok_or(CustomerError::NotFound)?;
+        let Some(stored) = row.password_hash.clone() else {
             // No password yet (a magic-link account): the session is proof enough.
-            return Ok(());
+            return Ok(None);
         };
         let Some(current) = current.filter(|c| !c.is_empty()) else {
             return Err(ValidationError::field(
@@ -270,19 +390,62 @@ impl CustomerService {
             )
             .into());
         };
-        if passwords::verify(Password::candidate(&current), Some(stored))
-            .await
-            .ok
+        let key = GuardKey::for_normalized(&row.email_normalized);
+        let taken = key.clone();
+        if let Some(locked) = self
+            .db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    Ok::<_, CustomerError>(guard::take_attempt(conn, &taken)?)
+                })
+            })
+            .await?
         {
-            Ok(())
-        } else {
-            Err(ValidationError::field(
-                "invalid_current_password",
-                "current_password",
-                "The current password is incorrect.",
-            )
-            .into())
+            return Err(locked.into());
         }
+        let verified = match passwords::verify(Password::candidate(&current), Some(stored)).await {
+            Ok(v) => v,
+            Err(e) => {
+                let back = key.clone();
+                self.db
+                    .run(move |conn| Ok::<_, CustomerError>(guard::give_back(conn, &back)?))
+                    .await?;
+                return Err(e.into());
+            }
+        };
+        if verified.ok {
+            return Ok(Some(key));
+        }
+        let base = self.config.lockout_base;
+        let (customer_id, meta) = (row.id, meta.clone());
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let locked = guard::record_failure(conn, &key, base)?;
+                    super::audit::record(
+                        conn,
+                        super::audit::Event::LoginFail,
+                        Some(&customer_id),
+                        &meta,
+                    )?;
+                    if locked.is_some() {
+                        super::audit::record(
+                            conn,
+                            super::audit::Event::LoginLock,
+                            Some(&customer_id),
+                            &meta,
+                        )?;
+                    }
+                    Ok::<_, CustomerError>(())
+                })
+            })
+            .await?;
+        Err(ValidationError::field(
+            "invalid_current_password",
+            "current_password",
+            "The current password is incorrect.",
+        )
+        .into())
     }
 
     /// Erases the customer. Their orders stay for the books, without the customer id, names,

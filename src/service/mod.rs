@@ -3,8 +3,10 @@
 pub mod accounts;
 pub mod audit;
 pub mod customers;
+pub mod email_change;
 pub mod keys;
 pub mod login;
+pub mod login_guard;
 pub mod orders;
 pub mod passwords;
 pub mod rate_limit;

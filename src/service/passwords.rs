@@ -1,7 +1,15 @@
 //! Password hashing: Argon2id at OWASP's parameters (m=19456 KiB, t=2, p=1), on the blocking
 //! thread pool so hashing never stalls the async workers.
+//!
+//! Each hash holds 19 MiB while it runs, so how many run at once is bounded (one per core:
+//! more would only queue for the CPU while holding their memory). A request that cannot get a
+//! turn within a short wait is refused with [`HashError::Busy`] (503 with `Retry-After`)
+//! instead of piling up memory: peak memory stays flat whatever arrives.
 
 use std::sync::OnceLock;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
 
@@ -23,6 +31,42 @@ fn hash_now(password: &str) -> Result<String, String> {
         .hash_password_with_salt(password.as_bytes(), &random::bytes::<16>())
         .map(|h| h.to_string())
         .map_err(|e| e.to_string())
+}
+
+/// How long a request waits for a turn at the hasher before it is refused.
+pub const HASH_WAIT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    #[error("every password hasher is busy")]
+    Busy,
+    #[error("hashing failed: {0}")]
+    Failed(String),
+}
+
+/// One turn per core.
+fn turns() -> &'static Semaphore {
+    static TURNS: OnceLock<Semaphore> = OnceLock::new();
+    TURNS.get_or_init(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))
+    })
+}
+
+/// Runs `work` on the blocking pool once a turn is free. The turn goes with the work, so it
+/// is given back when the hash ends even if the request was abandoned meanwhile.
+async fn in_turn<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, HashError> {
+    let turn = tokio::time::timeout(HASH_WAIT, turns().acquire())
+        .await
+        .map_err(|_| HashError::Busy)?
+        .map_err(|_| HashError::Busy)?;
+    tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        work()
+    })
+    .await
+    .map_err(|e| HashError::Failed(e.to_string()))
 }
 
 /// What checking a password found.
@@ -62,15 +106,15 @@ fn dummy_hash() -> &'static str {
     })
 }
 
-pub async fn hash(password: Password) -> Result<String, String> {
-    tokio::task::spawn_blocking(move || hash_now(password.expose()))
-        .await
-        .map_err(|e| e.to_string())?
+pub async fn hash(password: Password) -> Result<String, HashError> {
+    in_turn(move || hash_now(password.expose()))
+        .await?
+        .map_err(HashError::Failed)
 }
 
 /// Checks `password` against `stored`, or against a dummy hash when there is none.
-pub async fn verify(password: Password, stored: Option<String>) -> Verified {
-    tokio::task::spawn_blocking(move || {
+pub async fn verify(password: Password, stored: Option<String>) -> Result<Verified, HashError> {
+    in_turn(move || {
         let against = stored.as_deref().unwrap_or_else(|| dummy_hash());
         let v = verify_now(password.expose(), against);
         Verified {
@@ -79,10 +123,6 @@ pub async fn verify(password: Password, stored: Option<String>) -> Verified {
         }
     })
     .await
-    .unwrap_or(Verified {
-        ok: false,
-        needs_rehash: false,
-    })
 }
 
 /// Computes the dummy hash now, so the first unknown-email login is not faster than the rest.
@@ -93,6 +133,22 @@ pub fn warm_up() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hashes_beyond_the_turns_wait_then_are_refused() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        // Hold every turn, as that many slow hashes would.
+        let held: Vec<_> = (0..cores)
+            .map(|_| turns().try_acquire().expect("a free turn"))
+            .collect();
+        let started = std::time::Instant::now();
+        let refused = verify(Password::candidate("whatever"), None).await;
+        assert!(matches!(refused, Err(HashError::Busy)), "{refused:?}");
+        assert!(started.elapsed() >= HASH_WAIT, "it waited for a turn first");
+        drop(held);
+        let v = verify(Password::candidate("whatever"), None).await.unwrap();
+        assert!(!v.ok, "the dummy hash matches nothing");
+    }
 
     #[test]
     fn hashes_are_argon2id_at_owasp_parameters_and_verify() {

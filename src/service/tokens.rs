@@ -8,9 +8,10 @@ use chrono::TimeDelta;
 use sha2::{Digest, Sha256};
 
 use super::audit::{self, Event, RequestMeta};
+use super::login_guard::{self, GuardKey};
 use super::rate_limit::hit_within;
 use crate::config::RateLimits;
-use crate::db::customers::{self as customers_q, CustomerRow, LockoutState};
+use crate::db::customers::CustomerRow;
 use crate::db::{self, sessions, tokens as q, DbConnection};
 use crate::domain::token::{PlainToken, Purpose};
 use crate::domain::Email;
@@ -53,6 +54,17 @@ pub fn issue(
     purpose: Purpose,
     ttl: Duration,
 ) -> diesel::QueryResult<PlainToken> {
+    issue_for(conn, customer_id, purpose, ttl, None)
+}
+
+/// [`issue`], with the new address an email-change token confirms.
+pub fn issue_for(
+    conn: &mut DbConnection,
+    customer_id: &str,
+    purpose: Purpose,
+    ttl: Duration,
+    new_email: Option<&str>,
+) -> diesel::QueryResult<PlainToken> {
     let token = PlainToken::generate();
     let now = db::now();
     q::void_unused(conn, customer_id, purpose.as_str())?;
@@ -64,6 +76,7 @@ pub fn issue(
             purpose: purpose.as_str(),
             created_at: now,
             expires_at: now + TimeDelta::from_std(ttl).unwrap_or(TimeDelta::minutes(15)),
+            new_email,
         },
     )?;
     Ok(token)
@@ -119,7 +132,7 @@ pub fn after_password_change(
         None => sessions::revoke_all(conn, &customer.id, now)?,
     };
     q::void_all_unused(conn, &customer.id)?;
-    customers_q::set_lockout(conn, &customer.id, &LockoutState::default())?;
+    login_guard::forget(conn, &GuardKey::for_normalized(&customer.email_normalized))?;
     audit::record(conn, Event::PasswordChange, Some(&customer.id), meta)?;
     let mail = templates::password_changed(customer.firstname.as_deref());
     outbox::enqueue(conn, &customer.email, &mail.subject, &mail.text, &mail.html)?;

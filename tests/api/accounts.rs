@@ -8,10 +8,10 @@ use serde_json::{json, Value};
 use crate::helpers::{assert_error, status_json, Backend, TestApp};
 use crate::smtp::SmtpSink;
 
-const LINK: &str = "http://localhost:3000/account/{token}";
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const LINK: &str = "http://localhost:3000/account/{token}";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
-async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn post(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
     status_json(
         app.public(Method::POST, path)
             .json(&body)
@@ -32,7 +32,7 @@ async fn raw_post(app: &TestApp, path: &str, body: Value) -> (u16, String) {
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
-async fn login(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
+pub(crate) async fn login(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
     post(
         app,
         "/v1/customers/login",
@@ -60,7 +60,7 @@ async fn stored_hash(app: &TestApp, email: &str) -> Option<String> {
 }
 
 /// Registers and verifies; returns (customer id, jwt).
-async fn registered(app: &TestApp, sink: &SmtpSink, email: &str) -> (String, String) {
+pub(crate) async fn registered(app: &TestApp, sink: &SmtpSink, email: &str) -> (String, String) {
     let (status, _) = post(
         app,
         "/v1/customers/register",

@@ -13,5 +13,6 @@ mod login;
 mod openapi;
 mod orders;
 mod pg_async;
+mod security;
 mod security_links;
 mod smtp;

@@ -14,7 +14,7 @@ use crate::helpers::{postgres_enabled, Backend, TestApp};
 
 fn full_customer(id: &str, email: &str) -> CustomerRow {
     let now = db::now();
-    let mut row = CustomerRow::new(
+    CustomerRow::new(
         id.into(),
         &Email::parse(email).unwrap(),
         Some("Zoë 'Ω'".into()),
@@ -25,12 +25,7 @@ fn full_customer(id: &str, email: &str) -> CustomerRow {
         Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         true,
         now - TimeDelta::days(3),
-    );
-    row.failed_logins = 2;
-    row.failed_window_start = Some(now - TimeDelta::minutes(1));
-    row.lockouts = 1;
-    row.locked_until = Some(now + TimeDelta::minutes(5));
-    row
+    )
 }
 
 /// A server on PostgreSQL, its database handle and its asynchronous reader; `None` without

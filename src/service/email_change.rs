@@ -1,0 +1,127 @@
+//! A customer moving their account to another address. The change is proven, not taken on
+//! trust: a customer's own `PUT` only mails a confirmation to the new address, and nothing
+//! about the account changes until it is used (a merchant's secret key still sets the address
+//! directly). Until then the address cannot receive the account's mail, log in with a
+//! password or collect guest orders placed under it.
+
+use std::time::Duration;
+
+use super::audit::{self, Event, RequestMeta};
+use super::tokens;
+use crate::config::RateLimits;
+use crate::db::customers::{self as customers_q, CustomerChanges, CustomerRow};
+use crate::db::{self, tokens as tokens_q, DbConnection};
+use crate::domain::email::mask;
+use crate::domain::link::LinkTemplate;
+use crate::domain::token::{PlainToken, Purpose};
+use crate::domain::Email;
+use crate::mail::outbox;
+use crate::mail::templates::{self, Confirmation};
+
+/// Why a confirmation did not apply.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfirmError {
+    /// Unknown, used, expired or superseded: one answer for all.
+    #[error("invalid token")]
+    InvalidToken,
+    /// Another account took the address after the change was asked for.
+    #[error("email taken")]
+    Taken,
+    #[error(transparent)]
+    Db(#[from] diesel::result::Error),
+}
+
+/// Mails the new address a confirmation (or, when it already has an account, a note that
+/// nothing changed: the customer asking learns nothing either way). Silently sends nothing
+/// past the new address's mail limits. Says whether a mail was queued.
+pub fn request(
+    conn: &mut DbConnection,
+    customer: &CustomerRow,
+    new_email: &Email,
+    link: Option<&LinkTemplate>,
+    ttl: Duration,
+    limits: &RateLimits,
+    meta: &RequestMeta,
+) -> diesel::QueryResult<bool> {
+    audit::record(conn, Event::EmailChangeRequested, Some(&customer.id), meta)?;
+    if !tokens::email_allowed(conn, new_email, limits)? {
+        audit::record(conn, Event::TokenThrottled, Some(&customer.id), meta)?;
+        return Ok(false);
+    }
+    let mail = if customers_q::find_by_email(conn, new_email.normalized())?.is_some() {
+        templates::email_change_taken()
+    } else {
+        let token = tokens::issue_for(
+            conn,
+            &customer.id,
+            Purpose::EmailChange,
+            ttl,
+            Some(new_email.as_str()),
+        )?;
+        audit::record(conn, Event::TokenCreated, Some(&customer.id), meta)?;
+        let rendered_link = link.map(|l| l.render(token.expose()));
+        let confirmation = match &rendered_link {
+            Some(l) => Confirmation::Link(l),
+            None => Confirmation::Code(token.expose()),
+        };
+        templates::email_change_confirm(customer.firstname.as_deref(), confirmation, ttl.as_secs())
+    };
+    outbox::enqueue(
+        conn,
+        new_email.as_str(),
+        &mail.subject,
+        &mail.text,
+        &mail.html,
+    )?;
+    Ok(true)
+}
+
+/// Uses a confirmation: the account takes the new address (verified, since the mail reached
+/// it), links mailed to the old address stop working, and the old address is told.
+pub fn confirm(
+    conn: &mut DbConnection,
+    token: &PlainToken,
+    meta: &RequestMeta,
+) -> Result<CustomerRow, ConfirmError> {
+    let now = db::now();
+    let (customer_id, new_email) =
+        tokens_q::consume_email_change(conn, token.hash().as_str(), now)?
+            .ok_or(ConfirmError::InvalidToken)?;
+    let new_email = new_email
+        .and_then(|raw| Email::parse(&raw).ok())
+        .ok_or(ConfirmError::InvalidToken)?;
+    let old = customers_q::find(conn, &customer_id)?.ok_or(ConfirmError::InvalidToken)?;
+    if customers_q::find_by_email(conn, new_email.normalized())?.is_some_and(|c| c.id != old.id) {
+        return Err(ConfirmError::Taken);
+    }
+    customers_q::update(
+        conn,
+        &old.id,
+        &CustomerChanges {
+            email: Some(new_email.as_str().to_owned()),
+            email_normalized: Some(new_email.normalized().to_owned()),
+            email_verified_at: Some(Some(now)),
+            updated_at: Some(now.max(old.created_at)),
+            ..Default::default()
+        },
+    )
+    .map_err(|e| match e {
+        // Taken by an account created at this very moment.
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ) => ConfirmError::Taken,
+        other => ConfirmError::Db(other),
+    })?;
+    tokens_q::void_all_unused(conn, &old.id)?;
+    audit::record(conn, Event::EmailChanged, Some(&old.id), meta)?;
+    let notice = templates::email_changed(old.firstname.as_deref(), &mask(new_email.as_str()));
+    outbox::enqueue(
+        conn,
+        &old.email,
+        &notice.subject,
+        &notice.text,
+        &notice.html,
+    )?;
+    customers_q::find(conn, &old.id)?.ok_or(ConfirmError::InvalidToken)
+}

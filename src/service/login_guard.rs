@@ -1,0 +1,203 @@
+//! The lockout every password check goes through: login, and a customer's `current_password`.
+//!
+//! The count is kept per normalised address (a hash of it), whether or not an account has
+//! that address, so a locked address says nothing about who has an account. An attempt is
+//! counted before its password is hashed, in one statement with reading the lock: of any
+//! number of concurrent guesses at most [`MAX_FAILURES`] are ever checked per window, the rest
+//! are refused without a hash. A right password opens a session only if the address did not
+//! get locked while it was being checked.
+
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, TimeDelta};
+use sha2::{Digest, Sha256};
+
+use crate::db::login_throttle::{self as q, Counter};
+use crate::db::{self, DbConnection};
+use crate::domain::Email;
+
+/// Failures inside this window count towards a lockout.
+pub const FAILURE_WINDOW: TimeDelta = TimeDelta::minutes(15);
+/// Wrong passwords per window before the address is locked.
+pub const MAX_FAILURES: i32 = 10;
+/// The longest a lockout grows to.
+const MAX_LOCKOUT: TimeDelta = TimeDelta::hours(24);
+
+/// The address a password is checked for, as its counter knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardKey(String);
+
+impl GuardKey {
+    /// For whatever a client typed as its email: an address counts in its normalised form,
+    /// anything else as typed, lower-cased, so both lock alike.
+    pub fn for_login(raw: &str) -> Self {
+        match Email::parse(raw) {
+            Ok(email) => Self::for_email(&email),
+            Err(_) => Self::hashed(&raw.trim().to_lowercase()),
+        }
+    }
+
+    pub fn for_email(email: &Email) -> Self {
+        Self::hashed(email.normalized())
+    }
+
+    /// For a stored customer address (already normalised).
+    pub fn for_normalized(normalized: &str) -> Self {
+        Self::hashed(normalized)
+    }
+
+    fn hashed(normalized: &str) -> Self {
+        let digest = Sha256::digest(normalized.as_bytes());
+        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+        GuardKey(format!("pw:{hex}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The address may not be checked now; try again at `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Locked {
+    pub until: NaiveDateTime,
+}
+
+/// How long the `n`th lockout in a row lasts: the base, doubling, at most a day.
+pub fn lockout_length(base: Duration, lockouts: i32) -> TimeDelta {
+    let base = TimeDelta::from_std(base).unwrap_or(TimeDelta::minutes(15));
+    let doublings = u32::try_from(lockouts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(16);
+    base.checked_mul(1i32 << doublings)
+        .unwrap_or(MAX_LOCKOUT)
+        .min(MAX_LOCKOUT)
+}
+
+/// Why an attempt may not go ahead, from the counter it left.
+fn refusal(c: &Counter, now: NaiveDateTime) -> Option<Locked> {
+    if let Some(until) = c.locked_until.filter(|u| *u > now) {
+        return Some(Locked { until });
+    }
+    if c.attempts > MAX_FAILURES {
+        // Ten checks are already running or done in this window: no more until it ends.
+        let until = c.window_start.unwrap_or(now) + FAILURE_WINDOW;
+        return Some(Locked {
+            until: until.max(now + TimeDelta::seconds(1)),
+        });
+    }
+    None
+}
+
+/// Counts an attempt for `key`, or refuses it (without anything to hash) while locked.
+pub fn take_attempt(
+    conn: &mut DbConnection,
+    key: &GuardKey,
+) -> diesel::QueryResult<Option<Locked>> {
+    let now = db::now();
+    let counter = q::take_attempt(conn, key.as_str(), now, now - FAILURE_WINDOW)?;
+    Ok(refusal(&counter, now))
+}
+
+/// Gives back an attempt that was not checked after all.
+pub fn give_back(conn: &mut DbConnection, key: &GuardKey) -> diesel::QueryResult<()> {
+    q::give_back(conn, key.as_str())
+}
+
+/// Counts a wrong password; the one that reaches [`MAX_FAILURES`] locks the address, for
+/// longer each time. Returns the lock, if this failure set one.
+pub fn record_failure(
+    conn: &mut DbConnection,
+    key: &GuardKey,
+    base: Duration,
+) -> diesel::QueryResult<Option<Locked>> {
+    let now = db::now();
+    let counter = q::add_failure(conn, key.as_str(), now)?;
+    if counter.failures < MAX_FAILURES {
+        return Ok(None);
+    }
+    let until = now + lockout_length(base, counter.lockouts + 1);
+    q::lock(conn, key.as_str(), until)?;
+    Ok(Some(Locked { until }))
+}
+
+/// After a right password: ends the failure streak, or refuses if the address got locked
+/// while the password was being checked.
+pub fn record_success(
+    conn: &mut DbConnection,
+    key: &GuardKey,
+) -> diesel::QueryResult<Option<Locked>> {
+    let now = db::now();
+    if q::succeed_unless_locked(conn, key.as_str(), now)? {
+        return Ok(None);
+    }
+    let until = q::locked_until(conn, key.as_str())?.unwrap_or(now + TimeDelta::seconds(1));
+    Ok(Some(Locked { until }))
+}
+
+/// Forgets the counter: the password was just set by someone who proved the address or by
+/// the merchant, so earlier guesses no longer matter.
+pub fn forget(conn: &mut DbConnection, key: &GuardKey) -> diesel::QueryResult<()> {
+    q::forget(conn, key.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockouts_double_up_to_a_day() {
+        let base = Duration::from_secs(900);
+        assert_eq!(lockout_length(base, 1), TimeDelta::minutes(15));
+        assert_eq!(lockout_length(base, 2), TimeDelta::minutes(30));
+        assert_eq!(lockout_length(base, 3), TimeDelta::minutes(60));
+        assert_eq!(lockout_length(base, 50), TimeDelta::hours(24));
+    }
+
+    #[test]
+    fn addresses_count_in_their_normalised_form_and_junk_as_typed() {
+        assert_eq!(
+            GuardKey::for_login(" Ann@Example.COM "),
+            GuardKey::for_login("ann@example.com")
+        );
+        assert_ne!(
+            GuardKey::for_login("ann@example.com"),
+            GuardKey::for_login("bob@example.com")
+        );
+        assert_eq!(
+            GuardKey::for_login("Not An Address"),
+            GuardKey::for_login("not an address")
+        );
+        let key = GuardKey::for_login("ann@example.com");
+        assert!(!key.as_str().contains("ann"), "the address is never stored");
+    }
+
+    #[test]
+    fn the_eleventh_attempt_of_a_window_is_refused() {
+        let now = db::now();
+        let counter = |attempts, locked_until| Counter {
+            attempts,
+            failures: 0,
+            window_start: Some(now),
+            lockouts: 0,
+            locked_until,
+        };
+        assert_eq!(refusal(&counter(MAX_FAILURES, None), now), None);
+        assert_eq!(
+            refusal(&counter(MAX_FAILURES + 1, None), now),
+            Some(Locked {
+                until: now + FAILURE_WINDOW
+            })
+        );
+        let later = now + TimeDelta::minutes(3);
+        assert_eq!(
+            refusal(&counter(1, Some(later)), now),
+            Some(Locked { until: later })
+        );
+        assert_eq!(
+            refusal(&counter(1, Some(now)), now),
+            None,
+            "a lock that ended"
+        );
+    }
+}

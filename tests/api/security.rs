@@ -1,0 +1,434 @@
+//! The security review's account-takeover findings, each attacked the way it was found: email
+//! change without proof, lockout beaten by concurrency, enumeration through the lockout, and a
+//! customer writing the merchant's fields.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use diesel::prelude::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::accounts::{login, post, registered, PASSWORD};
+use crate::helpers::{assert_error, status_json, Backend, TestApp};
+use crate::smtp::SmtpSink;
+
+const CONFIRM_LINK: &str = "http://localhost:3000/confirm-email/{token}";
+
+async fn app_with_mail(backend: Backend) -> (TestApp, SmtpSink) {
+    TestApp::spawn_with_mail(backend, |c| {
+        c.rate_limits.email_per_minute = 20;
+        c.rate_limits.login_per_minute = 0;
+    })
+    .await
+}
+
+async fn put_own(app: &TestApp, id: &str, jwt: &str, body: Value) -> (u16, Value) {
+    status_json(
+        app.bearer(Method::PUT, &format!("/v1/customers/{id}"), jwt)
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+async fn get_own(app: &TestApp, id: &str, jwt: &str) -> Value {
+    let (status, body) = status_json(
+        app.bearer(Method::GET, &format!("/v1/customers/{id}"), jwt)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn confirm(app: &TestApp, token: &str) -> (u16, Value) {
+    post(
+        app,
+        "/v1/customers/confirm-email-change",
+        json!({ "token": token }),
+    )
+    .await
+}
+
+/// The failed-password counter of an address, as stored.
+async fn stored_failures(app: &TestApp, email: &str) -> Option<i32> {
+    use patron::db::schema::login_throttle::dsl;
+    let key = patron::service::login_guard::GuardKey::for_login(email)
+        .as_str()
+        .to_owned();
+    app.state
+        .db
+        .run(move |conn| {
+            Ok::<_, patron::db::DbError>(
+                dsl::login_throttle
+                    .find(key)
+                    .select(dsl::failures)
+                    .first::<i32>(conn)
+                    .optional()?,
+            )
+        })
+        .await
+        .unwrap()
+}
+
+fn count(statuses: &[u16]) -> BTreeMap<u16, usize> {
+    let mut m = BTreeMap::new();
+    for s in statuses {
+        *m.entry(*s).or_default() += 1;
+    }
+    m
+}
+
+async fn customer_email_change_waits_for_confirmation(backend: Backend) {
+    let (app, sink) = app_with_mail(backend).await;
+    let (id, jwt) = registered(&app, &sink, "owner@example.com").await;
+
+    let (status, body) = put_own(
+        &app,
+        &id,
+        &jwt,
+        json!({"email": "New.Owner@example.com", "base_url": CONFIRM_LINK}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], "owner@example.com", "not changed yet");
+    assert_eq!(body["pending_email"], "New.Owner@example.com");
+
+    // Until confirmed, nothing about the account changes.
+    let seen = get_own(&app, &id, &jwt).await;
+    assert_eq!(seen["email"], "owner@example.com");
+    assert!(seen.get("pending_email").is_none(), "{seen}");
+    assert_eq!(
+        login(&app, "new.owner@example.com", PASSWORD).await.0,
+        401,
+        "no password login at the unconfirmed address"
+    );
+    assert_eq!(login(&app, "owner@example.com", PASSWORD).await.0, 200);
+
+    let mail = sink.last_to("New.Owner@example.com").await;
+    assert!(
+        mail.link()
+            .starts_with("http://localhost:3000/confirm-email/ctk_"),
+        "{}",
+        mail.link()
+    );
+    let (status, body) = confirm(&app, &mail.token()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["id"], id.as_str());
+    assert_eq!(body["email"], "New.Owner@example.com");
+
+    // The old address is told, and the account now answers to the new one.
+    let notices = sink
+        .wait_for("owner@example.com", 2, Duration::from_secs(10))
+        .await;
+    let notice = notices.last().unwrap();
+    assert_eq!(
+        notice.header("subject").as_deref(),
+        Some("Your email address was changed")
+    );
+    assert!(!notice.text().contains("ctk_"), "{}", notice.text());
+    assert_eq!(
+        get_own(&app, &id, &jwt).await["email"],
+        "New.Owner@example.com"
+    );
+    assert_eq!(login(&app, "new.owner@example.com", PASSWORD).await.0, 200);
+    assert_eq!(login(&app, "owner@example.com", PASSWORD).await.0, 401);
+
+    // One use only.
+    let (status, body) = confirm(&app, &mail.token()).await;
+    assert_eq!(status, 422, "{body}");
+    assert_error(&body, 422, "unprocessable_entity", "invalid_token");
+}
+
+async fn unconfirmed_address_collects_no_guest_orders(backend: Backend) {
+    let (app, sink) = app_with_mail(backend).await;
+    let (id, jwt) = registered(&app, &sink, "thief@example.com").await;
+    let (status, _) = put_own(&app, &id, &jwt, json!({"email": "victim@example.com"})).await;
+    assert_eq!(status, 200);
+
+    let (status, order) = status_json(
+        app.secret(Method::POST, "/v1/orders")
+            .json(&json!({
+                "customer": {"email": "victim@example.com"},
+                "currency": "USD",
+                "line_items": [{"product_name": "Ring", "quantity": 1, "price": "99"}],
+                "shipping": {"name": "Victim", "street": "1 Home St", "town_city": "Springfield", "country": "US"}
+            }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 201, "{order}");
+    assert_ne!(order["customer"]["id"], id.as_str());
+    let (status, mine) = status_json(
+        app.bearer(Method::GET, &format!("/v1/customers/{id}/orders"), &jwt)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(
+        mine["data"],
+        json!([]),
+        "the victim's order is not the thief's"
+    );
+
+    // The address has an account now: the old confirmation cannot take it.
+    let code = sink.last_to("victim@example.com").await;
+    let token = code
+        .text()
+        .split_whitespace()
+        .find(|w| w.starts_with("ctk_"))
+        .expect("a code in the mail")
+        .to_owned();
+    let (status, body) = confirm(&app, &token).await;
+    assert_eq!(status, 422, "{body}");
+    assert_error(&body, 422, "unprocessable_entity", "email_taken");
+    assert_eq!(get_own(&app, &id, &jwt).await["email"], "thief@example.com");
+}
+
+async fn email_change_to_a_taken_address_reveals_nothing(backend: Backend) {
+    let (app, sink) = app_with_mail(backend).await;
+    app.create_email("taken@example.com").await;
+    let (id, jwt) = registered(&app, &sink, "mover@example.com").await;
+
+    let (status, taken) = put_own(&app, &id, &jwt, json!({"email": "taken@example.com"})).await;
+    let (status_free, free) = put_own(&app, &id, &jwt, json!({"email": "free@example.com"})).await;
+    assert_eq!((status, status_free), (200, 200), "{taken} {free}");
+    assert_eq!(taken["email"], free["email"], "same answer either way");
+
+    let note = sink.last_to("taken@example.com").await;
+    assert!(!note.raw.contains("ctk_"), "no token for a taken address");
+    assert_eq!(get_own(&app, &id, &jwt).await["email"], "mover@example.com");
+
+    // The code mailed to the free address works without any link.
+    let code = sink.last_to("free@example.com").await;
+    let token = code
+        .text()
+        .split_whitespace()
+        .find(|w| w.starts_with("ctk_"))
+        .expect("a code in the mail")
+        .to_owned();
+    let (status, body) = confirm(&app, &token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], "free@example.com");
+
+    // The merchant's secret key still sets an address directly.
+    let (status, body) = status_json(
+        app.secret(Method::PUT, &format!("/v1/customers/{id}"))
+            .json(&json!({"email": "set-by-shop@example.com"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], "set-by-shop@example.com");
+}
+
+async fn customers_cannot_write_merchant_fields(backend: Backend) {
+    let (app, sink) = app_with_mail(backend).await;
+    let (id, jwt) = registered(&app, &sink, "shopper@example.com").await;
+
+    let (status, body) = put_own(
+        &app,
+        &id,
+        &jwt,
+        json!({"firstname": "Changed", "meta": {"vip": true}}),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_error(&body, 403, "forbidden", "merchant_only_field");
+    assert!(body["error"]["errors"]["meta"].is_array(), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("secret key")),
+        "{body}"
+    );
+
+    let (status, body) = put_own(&app, &id, &jwt, json!({"external_id": null})).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"]["errors"]["external_id"].is_array(), "{body}");
+
+    let seen = get_own(&app, &id, &jwt).await;
+    assert_eq!(
+        seen["firstname"], "Reg",
+        "nothing of the refused request was saved"
+    );
+    assert_eq!(seen["meta"], json!([]));
+    assert_eq!(seen["external_id"], Value::Null);
+
+    // What is theirs they may change; the merchant may change the rest.
+    let (status, body) = put_own(&app, &id, &jwt, json!({"firstname": "Changed"})).await;
+    assert_eq!((status, body["firstname"].clone()), (200, json!("Changed")));
+    let (status, body) = status_json(
+        app.secret(Method::PUT, &format!("/v1/customers/{id}"))
+            .json(&json!({"meta": {"vip": true}, "external_id": "crm-1"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["meta"], json!({"vip": true}));
+    assert_eq!(body["external_id"], "crm-1");
+}
+
+/// 40 logins at once, one with the right password: at most ten are ever checked.
+async fn concurrent_logins_check_at_most_ten_passwords(backend: Backend) {
+    let (app, sink) = app_with_mail(backend).await;
+    registered(&app, &sink, "racer@example.com").await;
+    let attempts: Vec<_> = (0..40)
+        .map(|i| {
+            let client = app.client.clone();
+            let url = app.url("/v1/customers/login");
+            let password = if i == 20 {
+                PASSWORD.to_owned()
+            } else {
+                format!("wrong password {i}")
+            };
+            tokio::spawn(async move {
+                let res = client
+                    .post(url)
+                    .header("X-Authorization", crate::helpers::PUBLIC_KEY)
+                    .json(&json!({"email": "racer@example.com", "password": password}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = res.status().as_u16();
+                let body: Value = res.json().await.unwrap();
+                (status, body)
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for a in attempts {
+        let (status, body) = a.await.unwrap();
+        if status == 429 {
+            assert_eq!(body["error"]["code"], "account_locked", "{body}");
+        }
+        statuses.push(status);
+    }
+    let counted = count(&statuses);
+    assert!(counted.get(&401).is_none_or(|n| *n <= 10), "{counted:?}");
+    assert!(counted.get(&200).is_none_or(|n| *n <= 1), "{counted:?}");
+    assert!(counted.get(&429).is_some_and(|n| *n >= 29), "{counted:?}");
+    assert_eq!(
+        counted
+            .keys()
+            .filter(|s| ![200, 401, 429].contains(*s))
+            .count(),
+        0,
+        "{counted:?}"
+    );
+    assert!(
+        stored_failures(&app, "racer@example.com")
+            .await
+            .unwrap_or(0)
+            <= 10
+    );
+}
+
+/// Nine wrong passwords at once are nine failures (none lost), and the tenth locks.
+async fn concurrent_failures_all_count(backend: Backend) {
+    let (app, sink) = app_with_mail(backend).await;
+    registered(&app, &sink, "nine@example.com").await;
+    let attempts: Vec<_> = (0..9)
+        .map(|i| {
+            let client = app.client.clone();
+            let url = app.url("/v1/customers/login");
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .header("X-Authorization", crate::helpers::PUBLIC_KEY)
+                    .json(&json!({"email": "nine@example.com", "password": format!("wrong {i}")}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    for a in attempts {
+        assert_eq!(a.await.unwrap(), 401);
+    }
+    assert_eq!(stored_failures(&app, "nine@example.com").await, Some(9));
+    assert_eq!(login(&app, "nine@example.com", "wrong 10").await.0, 401);
+    let (status, body) = login(&app, "nine@example.com", PASSWORD).await;
+    assert_eq!(status, 429, "{body}");
+}
+
+/// An address without an account locks exactly like one with an account.
+async fn unknown_addresses_lock_like_known_ones(backend: Backend) {
+    let (app, sink) = app_with_mail(backend).await;
+    registered(&app, &sink, "known@example.com").await;
+    let mut answers = Vec::new();
+    for email in ["known@example.com", "ghost@example.com"] {
+        for i in 0..10 {
+            let (status, body) = login(&app, email, "wrong password").await;
+            assert_eq!(status, 401, "{email} failure {i}: {body}");
+        }
+        let (status, mut body) = login(&app, email, PASSWORD).await;
+        assert_eq!(status, 429, "{email}: {body}");
+        assert_error(&body, 429, "rate_limit_error", "account_locked");
+        body["error"]["request_id"] = Value::Null;
+        answers.push(body);
+    }
+    assert_eq!(answers[0], answers[1]);
+}
+
+/// Guessing the current password on a password change counts like a login.
+async fn current_password_guesses_share_the_lockout(backend: Backend) {
+    let (app, sink) = app_with_mail(backend).await;
+    let (id, jwt) = registered(&app, &sink, "changer@example.com").await;
+    let guesses: Vec<_> = (0..40)
+        .map(|i| {
+            let request = app
+                .bearer(Method::PUT, &format!("/v1/customers/{id}"), &jwt)
+                .json(&json!({"password": "brand new password", "current_password": format!("guess {i}")}));
+            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for g in guesses {
+        statuses.push(g.await.unwrap());
+    }
+    let counted = count(&statuses);
+    assert!(counted.get(&422).is_some_and(|n| *n <= 10), "{counted:?}");
+    assert_eq!(
+        counted.get(&429).copied().unwrap_or(0) + counted.get(&422).copied().unwrap_or(0),
+        40,
+        "{counted:?}"
+    );
+    // Locked now, for a change and for a login alike.
+    let (status, body) = put_own(
+        &app,
+        &id,
+        &jwt,
+        json!({"password": "brand new password", "current_password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(status, 429, "{body}");
+    assert_error(&body, 429, "rate_limit_error", "account_locked");
+    assert_eq!(login(&app, "changer@example.com", PASSWORD).await.0, 429);
+}
+
+crate::on_both_backends!(
+    customer_email_change_waits_for_confirmation,
+    unconfirmed_address_collects_no_guest_orders,
+    email_change_to_a_taken_address_reveals_nothing,
+    customers_cannot_write_merchant_fields,
+    concurrent_logins_check_at_most_ten_passwords,
+    concurrent_failures_all_count,
+    unknown_addresses_lock_like_known_ones,
+    current_password_guesses_share_the_lockout,
+);
