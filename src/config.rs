@@ -8,6 +8,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::secrets::SecretsKey;
+
 /// Where the data lives. The scheme decides the backend; nothing is guessed.
 #[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
@@ -38,6 +40,23 @@ impl DatabaseUrl {
         ))
     }
 
+    /// `message` (a driver's error) with every credential of this URL replaced by `***`:
+    /// libpq quotes parts of the URL it cannot read, a malformed password included.
+    pub fn scrub(&self, message: &str) -> String {
+        let DatabaseUrl::Postgres(url) = self else {
+            return message.to_owned();
+        };
+        let mut secrets = url_credentials(url);
+        // Longest first, so a secret containing another is replaced whole.
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .fold(message.to_owned(), |m, secret| {
+                m.replace(secret.as_str(), "***")
+            })
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self {
             DatabaseUrl::Sqlite(_) => "sqlite",
@@ -46,22 +65,101 @@ impl DatabaseUrl {
     }
 }
 
-/// Shown without the password, so the URL can go into logs and error messages.
+/// Shown without credentials, so the URL can go into logs and error messages.
 impl fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
-            DatabaseUrl::Postgres(url) => match url::Url::parse(url) {
-                Ok(mut parsed) => {
-                    if parsed.password().is_some() {
-                        let _ = parsed.set_password(Some("***"));
-                    }
-                    write!(f, "{parsed}")
-                }
-                Err(_) => f.write_str("postgres://<unparseable>"),
-            },
+            DatabaseUrl::Postgres(url) => f.write_str(&redacted_url(url, Redact::Password)),
         }
     }
+}
+
+/// Which part of a URL's user info [`redacted_url`] hides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redact {
+    /// The password; the user name stays, it helps reading a log.
+    Password,
+    /// User and password: some mail services take an API token as the user name.
+    UserAndPassword,
+}
+
+/// Query parameters libpq reads as credentials (names compared in any case: a log line is no
+/// place to find out which spellings libpq accepts).
+const SECRET_QUERY_PARAMS: &[&str] = &["password", "sslpassword"];
+
+/// The credentials in a URL as written and percent-decoded, read by hand so that a URL the
+/// `url` crate refuses is covered too: the user info's password and the values of
+/// [`SECRET_QUERY_PARAMS`].
+fn url_credentials(raw: &str) -> Vec<String> {
+    let decoded = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let mut found = Vec::new();
+    let rest = raw.split_once("://").map_or(raw, |(_, rest)| rest);
+    let (before_query, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let authority = before_query.split('/').next().unwrap_or("");
+    if let Some((userinfo, _)) = authority.rsplit_once('@') {
+        if let Some((_, password)) = userinfo.split_once(':') {
+            found.push(password.to_owned());
+            found.push(decoded(password));
+        }
+    }
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if SECRET_QUERY_PARAMS
+            .iter()
+            .any(|s| decoded(key).eq_ignore_ascii_case(s))
+        {
+            found.push(value.to_owned());
+            found.push(decoded(value));
+        }
+    }
+    found
+}
+
+/// `raw` with its credentials replaced by `***`: the password of the user info (and the user,
+/// as asked), and the value of every `password`/`sslpassword` query parameter. A URL that does
+/// not parse is shown as its scheme only.
+pub fn redacted_url(raw: &str, redact: Redact) -> String {
+    let Ok(mut url) = url::Url::parse(raw) else {
+        let scheme = raw
+            .split_once("://")
+            .map_or("url", |(scheme, _)| scheme)
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>();
+        return format!("{scheme}://<unparseable>");
+    };
+    if url.password().is_some() {
+        let _ = url.set_password(Some("***"));
+    }
+    if redact == Redact::UserAndPassword && !url.username().is_empty() {
+        let _ = url.set_username("***");
+    }
+    let secret = |k: &str| {
+        SECRET_QUERY_PARAMS
+            .iter()
+            .any(|s| k.eq_ignore_ascii_case(s))
+    };
+    if url.query_pairs().any(|(k, _)| secret(&k)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if secret(&k) {
+                    "***".into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    url.to_string()
 }
 
 impl fmt::Display for DatabaseUrl {
@@ -240,6 +338,8 @@ pub struct Config {
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub smtp_url: Option<Secret>,
+    /// Encrypts the JWT signing keys in the database; `None` stores them in clear.
+    pub secrets_key: Option<SecretsKey>,
     pub mail_from: String,
     pub mail_subject: String,
     pub mail_max_attempts: i32,
@@ -304,6 +404,7 @@ impl Config {
             jwt_issuer: "patron".into(),
             jwt_audience: "patron".into(),
             smtp_url: None,
+            secrets_key: None,
             mail_from: "patron <no-reply@localhost>".into(),
             mail_subject: "Your login link".into(),
             mail_max_attempts: 20,
@@ -384,6 +485,12 @@ impl Config {
                 ));
             }
             c.smtp_url = Some(Secret::new(v));
+        }
+        if let Some(v) = get("PATRON_SECRETS_KEY") {
+            c.secrets_key = Some(
+                SecretsKey::parse(&v)
+                    .map_err(|e| ConfigError::invalid("PATRON_SECRETS_KEY", e.to_string()))?,
+            );
         }
         if let Some(v) = get("PATRON_MAIL_FROM") {
             if v.parse::<lettre::message::Mailbox>().is_err() {
@@ -571,6 +678,118 @@ mod tests {
         let shown = format!("{url}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("db:5432"));
+    }
+
+    #[test]
+    fn every_credential_form_of_a_database_url_is_hidden() {
+        for raw in [
+            "postgres://u:hunter2@db:5432/p",
+            "postgresql://u:hunter2@db/p?sslmode=require",
+            "postgres://u@db/p?password=hunter2",
+            "postgres://u@db/p?sslmode=require&PASSWORD=hunter2&application_name=x",
+            "postgres://u@db/p?Password=hunter2",
+            "postgres://u@db/p?pass%77ord=hunter2",
+            "postgres://u@db/p?sslkey=/k.pem&sslpassword=hunter2",
+            "postgres://u@db/p?SSLPassword=hunter2",
+            "postgres:///p?host=/var/run/postgresql&password=hunter2",
+            "postgres://u:hun%74er2@db/p?password=hunter2&password=hunter2",
+            "postgres://u:hunter2@[::1",
+        ] {
+            let url = DatabaseUrl::parse(raw).unwrap();
+            for shown in [format!("{url}"), format!("{url:?}")] {
+                assert!(
+                    !shown.contains("hunter2") && !shown.contains("hun%74er2"),
+                    "{raw} shown as {shown}"
+                );
+            }
+        }
+        let shown = DatabaseUrl::parse("postgres://u:pw@db/p?sslmode=require&password=pw")
+            .unwrap()
+            .to_string();
+        assert_eq!(shown, "postgres://u:***@db/p?sslmode=require&password=***");
+        let config = Config::from_vars(&vars(&[(
+            "PATRON_DATABASE_URL",
+            "postgres://u@db/p?password=hunter2",
+        )]))
+        .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn driver_messages_lose_the_credentials_they_quote() {
+        let url = DatabaseUrl::parse("postgres://u:pw%zz@db/p?sslpassword=key%2Bpass").unwrap();
+        assert_eq!(
+            url.scrub(r#"invalid percent-encoded token: "pw%zz"; key+pass; key%2Bpass"#),
+            r#"invalid percent-encoded token: "***"; ***; ***"#
+        );
+        let url = DatabaseUrl::parse("postgres://u@db/p?PASSWORD=hunter%zz").unwrap();
+        assert_eq!(
+            url.scrub("invalid percent-encoded token: \"hunter%zz\""),
+            "invalid percent-encoded token: \"***\""
+        );
+        let sqlite = DatabaseUrl::parse("sqlite://a.db").unwrap();
+        assert_eq!(sqlite.scrub("unable to open a.db"), "unable to open a.db");
+    }
+
+    #[test]
+    fn smtp_credentials_are_hidden_when_shown() {
+        for raw in [
+            "smtp://user:hunter2@mail.example:587?tls=required",
+            "smtps://apikey:hunter2@mail.example",
+            "smtp://hunter2:hunter2@mail.example",
+            "smtp://hunter2@mail.example",
+        ] {
+            let shown = redacted_url(raw, Redact::UserAndPassword);
+            assert!(!shown.contains("hunter2"), "{raw} shown as {shown}");
+            assert!(shown.contains("mail.example"), "{shown}");
+        }
+        assert_eq!(
+            redacted_url(
+                "smtp://user:pw@mail.example:587?tls=required",
+                Redact::UserAndPassword
+            ),
+            "smtp://***:***@mail.example:587?tls=required"
+        );
+        assert_eq!(
+            redacted_url("smtp://mail.example:25", Redact::UserAndPassword),
+            "smtp://mail.example:25"
+        );
+        assert_eq!(
+            redacted_url("smtp://u:hunter2@exa mple", Redact::UserAndPassword),
+            "smtp://<unparseable>"
+        );
+        let config = Config::from_vars(&vars(&[(
+            "PATRON_SMTP_URL",
+            "smtp://user:hunter2@mail.example",
+        )]))
+        .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn the_secrets_key_is_32_bytes_in_base64_and_never_shown() {
+        let key = "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k=";
+        let config = Config::from_vars(&vars(&[("PATRON_SECRETS_KEY", key)])).unwrap();
+        assert!(config.secrets_key.is_some());
+        assert!(!format!("{config:?}").contains(key));
+        assert!(!format!("{config:?}").contains("q83vASNFZ4"));
+        let url_safe = "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k";
+        assert_eq!(
+            Config::from_vars(&vars(&[("PATRON_SECRETS_KEY", url_safe)]))
+                .unwrap()
+                .secrets_key,
+            config.secrets_key
+        );
+        for bad in ["hunter2hunter2", "q83vASNFZ4mrze8BI0VniavN7wEj"] {
+            let err = Config::from_vars(&vars(&[("PATRON_SECRETS_KEY", bad)])).unwrap_err();
+            assert_eq!(err.name, "PATRON_SECRETS_KEY");
+            assert!(err.to_string().contains("openssl rand -base64 32"), "{err}");
+            assert!(!err.to_string().contains(bad), "{err}");
+        }
+        assert!(Config::from_vars(&HashMap::new())
+            .unwrap()
+            .secrets_key
+            .is_none());
     }
 
     #[test]

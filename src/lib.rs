@@ -6,6 +6,7 @@ pub mod db;
 pub mod domain;
 pub mod http;
 pub mod mail;
+pub mod secrets;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use patron::config::Config;
+use patron::config::{redacted_url, Config, Redact};
 use patron::service::KeyKind;
 use patron::startup::{self, Application};
 
@@ -119,6 +119,10 @@ fn main() -> ExitCode {
 async fn serve(config: Config) -> Result<(), String> {
     let backend = config.database_url.backend_name();
     let shown_url = config.database_url.to_string();
+    let shown_mail = match &config.smtp_url {
+        Some(url) => redacted_url(url.expose(), Redact::UserAndPassword),
+        None => "stdout".into(),
+    };
     let app = Application::build(config)
         .await
         .map_err(|e| e.to_string())?;
@@ -134,6 +138,7 @@ async fn serve(config: Config) -> Result<(), String> {
         port = app.port(),
         database = %shown_url,
         backend,
+        mail = %shown_mail,
         "patron is listening"
     );
     app.run_until_stopped().await.map_err(|e| e.to_string())
@@ -202,10 +207,13 @@ async fn session_service(config: Config) -> Result<patron::service::SessionServi
     let db = startup::open_database(&config)
         .await
         .map_err(|e| e.to_string())?;
-    Ok(patron::service::SessionService::new(
-        db,
-        std::sync::Arc::new(config),
-    ))
+    let sessions = patron::service::SessionService::new(db, std::sync::Arc::new(config));
+    // The same check as at server start: a key that cannot be read stops here, and with
+    // PATRON_SECRETS_KEY set, keys still in clear are encrypted.
+    startup::secure_signing_keys(&sessions)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(sessions)
 }
 
 async fn rotate_jwt(config: Config) -> Result<(), String> {

@@ -11,6 +11,7 @@ use crate::http::{self, AppState};
 use crate::mail::outbox::Worker;
 use crate::mail::Mailer;
 use crate::service::keys::{IssuedKey, KeyError};
+use crate::service::sessions::{KeysAtRest, SessionError, SessionService};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -23,6 +24,8 @@ pub enum StartupError {
     },
     #[error("cannot create the first API keys: {0}")]
     Keys(#[from] KeyError),
+    #[error("JWT signing keys: {0}")]
+    SigningKeys(#[from] SessionError),
     #[error("mail: {0}")]
     Mail(String),
     #[error("startup task failed: {0}")]
@@ -50,6 +53,26 @@ pub async fn open_database(config: &Config) -> Result<Db, StartupError> {
         .map_err(StartupError::from)
 }
 
+/// Encrypts signing keys stored in clear when `PATRON_SECRETS_KEY` is set, refuses to start
+/// when a stored key cannot be read, and says so when keys are kept in clear.
+pub async fn secure_signing_keys(sessions: &SessionService) -> Result<KeysAtRest, StartupError> {
+    let at_rest = sessions.secure_stored_keys().await?;
+    match at_rest {
+        KeysAtRest::Encrypted { newly: 0 } => {
+            tracing::info!("JWT signing keys are stored encrypted (PATRON_SECRETS_KEY)")
+        }
+        KeysAtRest::Encrypted { newly } => tracing::info!(
+            newly_encrypted = newly,
+            "JWT signing keys are stored encrypted (PATRON_SECRETS_KEY); keys stored in clear until now were encrypted"
+        ),
+        KeysAtRest::Unencrypted => tracing::warn!(
+            "JWT signing keys are stored UNENCRYPTED in the database: anyone with a copy of it can forge customer tokens. \
+             Set PATRON_SECRETS_KEY to 32 random bytes in base64 (openssl rand -base64 32) on every replica to encrypt them"
+        ),
+    }
+    Ok(at_rest)
+}
+
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let config = Arc::new(config);
@@ -57,6 +80,7 @@ impl Application {
         db.check_pg_async().await;
         let state = AppState::new(config.clone(), db);
         let initial_keys = state.keys.create_initial_pair().await?;
+        secure_signing_keys(&state.sessions).await?;
         state
             .sessions
             .ensure_signing_key()

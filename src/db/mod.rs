@@ -92,11 +92,9 @@ impl From<DieselError> for DbError {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
-    #[error("cannot connect to {url}: {source}")]
-    Connect {
-        url: String,
-        source: diesel::ConnectionError,
-    },
+    /// `reason` is the driver's message with the URL's credentials taken out.
+    #[error("cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
     #[error("cannot prepare a connection to {url}: {source}")]
     Setup { url: String, source: DieselError },
 }
@@ -154,9 +152,9 @@ impl ConnectionManager {
             DatabaseUrl::Sqlite(path) => {
                 let path = path.to_string_lossy();
                 let mut conn =
-                    SqliteConnection::establish(&path).map_err(|source| ConnectError::Connect {
+                    SqliteConnection::establish(&path).map_err(|e| ConnectError::Connect {
                         url: shown.clone(),
-                        source,
+                        reason: e.to_string(),
                     })?;
                 // WAL lets readers run beside the one writer; busy_timeout makes writers queue
                 // instead of failing at once.
@@ -169,7 +167,10 @@ impl ConnectionManager {
             }
             DatabaseUrl::Postgres(url) => PgConnection::establish(url)
                 .map(DbConnection::Pg)
-                .map_err(|source| ConnectError::Connect { url: shown, source }),
+                .map_err(|e| ConnectError::Connect {
+                    url: shown,
+                    reason: self.url.scrub(&e.to_string()),
+                }),
         }
     }
 }

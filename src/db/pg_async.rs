@@ -379,11 +379,13 @@ impl PgReader {
         &self,
         session_id: &str,
         customer_id: &str,
+        kid: &str,
         now: NaiveDateTime,
     ) -> Result<Option<CustomerRow>, DbError> {
-        let rows = self
-            .rows(Read::LiveCustomer, &[&session_id, &customer_id, &now])
-            .await?;
+        // In the order of the statement's placeholders (see `live_customer_query!`).
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
+            [&session_id, &customer_id, &now, &kid, &now];
+        let rows = self.rows(Read::LiveCustomer, &params).await?;
         Ok(rows.first().map(CustomerRow::from_pg).transpose()?)
     }
 
@@ -446,7 +448,7 @@ mod tests {
         }
         let sql: Vec<String> = Read::ALL.iter().map(|r| r.sql()).collect();
         assert!(
-            sql[0].contains("sessions") && sql[0].contains("$3"),
+            sql[0].contains("sessions") && sql[0].contains("$5"),
             "{}",
             sql[0]
         );

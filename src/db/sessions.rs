@@ -22,30 +22,45 @@ pub fn insert(conn: &mut DbConnection, s: &NewSession<'_>) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// The session check's query; `pg_async` sends the same SQL.
+/// The session check's query; `pg_async` sends the same SQL, with its parameters in this
+/// order: session id, customer id, now, key id, now.
+///
+/// The signing key is checked here, not only in a replica's keyring cache, so that retiring a
+/// key (`patron keys retire-jwt`) refuses its tokens on the very next request everywhere.
 macro_rules! live_customer_query {
-    ($id:expr, $customer_id:expr, $now:expr) => {{
-        use super::customers::CustomerRow;
-        use super::schema::customers;
+    ($id:expr, $customer_id:expr, $kid:expr, $now:expr) => {{
+        use $crate::db::customers::CustomerRow;
+        use $crate::db::schema::{customers, signing_keys};
         sessions::table
             .inner_join(customers::table)
             .filter(sessions::id.eq($id))
             .filter(sessions::customer_id.eq($customer_id))
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::expires_at.gt($now))
+            .filter(diesel::dsl::exists(
+                signing_keys::table
+                    .filter(signing_keys::kid.eq($kid))
+                    .filter(
+                        signing_keys::retired_at
+                            .is_null()
+                            .or(signing_keys::retired_at.gt($now)),
+                    ),
+            ))
             .select(CustomerRow::as_select())
     }};
 }
 
-/// The customer behind a live session, read in the same query that checks the session (the
-/// check every customer request makes, so the profile read needs no second trip).
+/// The customer behind a live session of a token signed by a key still in force (`kid`), read
+/// in the same query that checks the session (the check every customer request makes, so the
+/// profile read needs no second trip).
 pub fn live_customer(
     conn: &mut DbConnection,
     id: &str,
     customer_id: &str,
+    kid: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<super::customers::CustomerRow>> {
-    live_customer_query!(id, customer_id, now)
+    live_customer_query!(id, customer_id, kid, now)
         .get_result(conn)
         .optional()
 }
@@ -57,19 +72,20 @@ pub async fn read_live_customer(
     db: &Db,
     id: &str,
     customer_id: &str,
+    kid: &str,
     now: NaiveDateTime,
 ) -> Result<Option<super::customers::CustomerRow>, DbError> {
     if let Some(reader) = db.pg_async() {
-        return reader.live_customer(id, customer_id, now).await;
+        return reader.live_customer(id, customer_id, kid, now).await;
     }
-    let (id, customer_id) = (id.to_owned(), customer_id.to_owned());
-    db.read(move |conn| Ok(live_customer(conn, &id, &customer_id, now)?))
+    let (id, customer_id, kid) = (id.to_owned(), customer_id.to_owned(), kid.to_owned());
+    db.read(move |conn| Ok(live_customer(conn, &id, &customer_id, &kid, now)?))
         .await
 }
 
-/// `live_customer`'s statement for `pg_async`: session id, customer id, now.
+/// `live_customer`'s statement for `pg_async`: session id, customer id, now, key id, now.
 pub fn live_customer_sql() -> String {
-    super::pg_async::sql_text(&live_customer_query!("", "", NaiveDateTime::default()))
+    super::pg_async::sql_text(&live_customer_query!("", "", "", NaiveDateTime::default()))
 }
 
 pub fn revoke(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
@@ -115,4 +131,34 @@ pub fn revoke_all_except(
 
 pub fn prune(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::expires_at.lt(before))).execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `pg_async` binds the session check's parameters by position: they must come in the
+    /// order it passes them.
+    #[test]
+    fn the_session_check_binds_in_the_order_pg_async_passes_them() {
+        let now = NaiveDateTime::default();
+        let shown = diesel::debug_query::<diesel::pg::Pg, _>(&live_customer_query!(
+            "SID", "CID", "KID", now
+        ))
+        .to_string();
+        let (sql, binds) = shown.split_once(" -- binds: ").expect("binds shown");
+        assert!(sql.contains("$5") && !sql.contains("$6"), "{sql}");
+        assert!(sql.contains("signing_keys"), "{sql}");
+        let at = |needle: &str| {
+            binds
+                .find(needle)
+                .unwrap_or_else(|| panic!("{needle}: {binds}"))
+        };
+        assert!(at("SID") < at("CID") && at("CID") < at("KID"), "{binds}");
+        let now_shown = format!("{now:?}");
+        let before_kid = &binds[at("CID")..at("KID")];
+        let after_kid = &binds[at("KID")..];
+        assert_eq!(before_kid.matches(&now_shown).count(), 1, "{binds}");
+        assert_eq!(after_kid.matches(&now_shown).count(), 1, "{binds}");
+    }
 }

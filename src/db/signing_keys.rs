@@ -61,6 +61,22 @@ pub fn retire(conn: &mut DbConnection, kid: &str, at: NaiveDateTime) -> QueryRes
         .execute(conn)
 }
 
+/// Swaps a key's stored private part, if it is still `old` (encryption in place at start).
+pub fn replace_private_key(
+    conn: &mut DbConnection,
+    kid: &str,
+    old: &str,
+    new: &str,
+) -> QueryResult<usize> {
+    diesel::update(
+        signing_keys::table
+            .filter(signing_keys::kid.eq(kid))
+            .filter(signing_keys::private_key.eq(old)),
+    )
+    .set(signing_keys::private_key.eq(new))
+    .execute(conn)
+}
+
 pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<SigningKeyRow>> {
     signing_keys::table
         .order(signing_keys::created_at.asc())

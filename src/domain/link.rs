@@ -1,4 +1,9 @@
 //! The link a mail carries: the storefront's `base_url` with the token put in.
+//!
+//! Mail clients turn any URL-looking text into a link, so the raw `base_url` never reaches a
+//! mail: only the serialisation of the parsed, origin-checked URL does. A client's raw string
+//! could otherwise carry a second URL after a space (or a `<`, `\`, newline...) that the
+//! parser dropped or read differently, and the token would follow it out.
 
 use url::Url;
 
@@ -8,12 +13,24 @@ use crate::config::AllowedOrigin;
 pub const PLACEHOLDER: &str = "{token}";
 const MAX_LEN: usize = 2048;
 
-/// A `base_url` checked against the allowed origins.
+/// Stands in for `{token}` while the URL is parsed and stored. Lowercase letters and digits
+/// only, so no part of a URL percent-encodes or case-folds it.
+const MARKER: &str = "patron0token0placeholder0d4f9";
+
+/// A `base_url` checked against the allowed origins, kept as its parsed serialisation.
 #[derive(Debug, Clone)]
-pub struct LinkTemplate(String);
+pub struct LinkTemplate {
+    /// The URL with [`MARKER`] wherever the client wrote `{token}`.
+    url: Url,
+    has_placeholder: bool,
+}
 
 fn invalid(message: &str) -> ValidationError {
     ValidationError::field("invalid_base_url", "base_url", message)
+}
+
+fn malformed() -> ValidationError {
+    invalid("The base url must be a valid URL.")
 }
 
 /// With no origins configured, only loopback storefronts (a developer's machine) are allowed.
@@ -25,43 +42,50 @@ fn loopback_defaults() -> [AllowedOrigin; 2] {
     })
 }
 
+/// Characters a URL parser skips or reads as a boundary while a mail client may not (or the
+/// reverse); none has a place in a storefront URL written by hand.
+fn refused_char(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '\\' | '"')
+}
+
 impl LinkTemplate {
     pub fn parse(raw: &str, allowed: &[AllowedOrigin]) -> Result<Self, ValidationError> {
-        let raw = raw.trim();
-        if raw.is_empty() {
+        if raw.trim().is_empty() {
             return Err(invalid("The base url field is required."));
         }
-        if raw.len() > MAX_LEN || raw.chars().any(char::is_control) {
-            return Err(invalid("The base url must be a valid URL."));
+        if raw.len() > MAX_LEN || raw.chars().any(refused_char) {
+            return Err(malformed());
         }
-        // The origin is judged with the placeholder filled by a harmless value, and again after
-        // the real token goes in.
-        let url = Url::parse(&raw.replace(PLACEHOLDER, "token"))
-            .map_err(|_| invalid("The base url must be a valid URL."))?;
+        let placeholders = raw.matches(PLACEHOLDER).count();
+        let url = Url::parse(&raw.replace(PLACEHOLDER, MARKER)).map_err(|_| malformed())?;
         if url.cannot_be_a_base() || url.username() != "" || url.password().is_some() {
-            return Err(invalid("The base url must be a valid URL."));
+            return Err(malformed());
         }
         if !origin_allowed(&url, allowed) {
             return Err(invalid("The base url is not on an allowed origin."));
         }
-        Ok(LinkTemplate(raw.to_owned()))
+        // Each placeholder must come out of the parser as it went in, or the token would land
+        // somewhere the client did not ask for (or nowhere).
+        if url.as_str().matches(MARKER).count() != placeholders {
+            return Err(malformed());
+        }
+        Ok(LinkTemplate {
+            url,
+            has_placeholder: placeholders > 0,
+        })
     }
 
     /// The link for this token: `{token}` replaced, or `token=` added to the query.
     pub fn render(&self, token: &str) -> String {
-        if self.0.contains(PLACEHOLDER) {
-            return self.0.replace(PLACEHOLDER, token);
+        // Tokens are base64url, which this leaves as it is; anything else is escaped rather
+        // than trusted to be URL-safe.
+        let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
+        if self.has_placeholder {
+            return self.url.as_str().replace(MARKER, &token);
         }
-        match Url::parse(&self.0) {
-            Ok(mut url) => {
-                url.query_pairs_mut().append_pair("token", token);
-                url.to_string()
-            }
-            Err(_) => {
-                let sep = if self.0.contains('?') { '&' } else { '?' };
-                format!("{}{sep}token={token}", self.0)
-            }
-        }
+        let mut url = self.url.clone();
+        url.query_pairs_mut().append_pair("token", &token);
+        url.into()
     }
 }
 
@@ -91,6 +115,11 @@ mod tests {
         assert_eq!(
             t.render("ctk_abc"),
             "http://127.0.0.1:5173/cb?token=ctk_abc&x=1"
+        );
+        let t = LinkTemplate::parse("http://localhost:3000/#/a/{token}?b={token}", &[]).unwrap();
+        assert_eq!(
+            t.render("ctk_a-b_C9"),
+            "http://localhost:3000/#/a/ctk_a-b_C9?b=ctk_a-b_C9"
         );
     }
 
@@ -130,5 +159,83 @@ mod tests {
             LinkTemplate::parse("", &shop).unwrap_err().code,
             "invalid_base_url"
         );
+    }
+
+    #[test]
+    fn characters_that_could_start_a_second_url_are_refused() {
+        let attacks = [
+            "http://localhost:3000/ https://evil.example/{token}",
+            "http://localhost:3000/\thttps://evil.example/{token}",
+            "http://localhost:3000/\nhttps://evil.example/{token}",
+            "http://localhost:3000/\r\nhttps://evil.example/{token}",
+            "http://localhost:3000/<https://evil.example/{token}>",
+            "http://localhost:3000/>https://evil.example/{token}",
+            "http://localhost:3000/\\https://evil.example/{token}",
+            "http://localhost:3000/\"https://evil.example/{token}",
+            "http://localhost:3000/\u{a0}https://evil.example/{token}",
+            "http://localhost:3000/\u{2028}https://evil.example/{token}",
+            "http://localhost:3000/\u{0}{token}",
+            " http://localhost:3000/{token}",
+            "http://localhost:3000/{token}\n",
+        ];
+        for raw in attacks {
+            let err = LinkTemplate::parse(raw, &[]).expect_err(raw);
+            assert_eq!(err.code, "invalid_base_url", "{raw:?}");
+            assert!(err.errors.contains_key("base_url"), "{raw:?}");
+        }
+    }
+
+    /// Percent-encoded separators are legal URL text: they stay encoded, so the mail shows
+    /// one URL on the allowed origin and nothing a mail client would split on.
+    #[test]
+    fn percent_encoded_separators_stay_inside_one_url() {
+        let raws = [
+            "http://localhost:3000/%20https://evil.example/{token}",
+            "http://localhost:3000/%09https://evil.example/{token}",
+            "http://localhost:3000/%0Ahttps://evil.example/{token}",
+            "http://localhost:3000/%0D%0Ahttps://evil.example/{token}",
+            "http://localhost:3000/%3Chttps://evil.example/{token}%3E",
+            "http://localhost:3000/%5Chttps://evil.example/{token}",
+            "http://localhost:3000/%22https://evil.example/{token}",
+            "http://localhost:3000/?next=%20https://evil.example/{token}",
+            "http://localhost:3000/#%20https://evil.example/{token}",
+        ];
+        for raw in raws {
+            let t = LinkTemplate::parse(raw, &[]).expect(raw);
+            let link = t.render("ctk_abc");
+            assert!(!link.chars().any(refused_char), "{raw:?} → {link:?}");
+            let parsed = Url::parse(&link).expect("the link is a URL");
+            assert_eq!(
+                parsed.as_str(),
+                link,
+                "{raw:?}: the link is its own serialisation"
+            );
+            assert_eq!(parsed.host_str(), Some("localhost"), "{raw:?}");
+            assert!(link.starts_with("http://localhost:3000/"), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn the_stored_form_is_the_serialised_url() {
+        // The parser normalises (case of the scheme and host, `.` segments, unsafe bytes);
+        // the mail carries what it produced, not what the client wrote.
+        let t = LinkTemplate::parse("HTTP://LocalHost:3000/a/../b/{token}?q=a|b", &[]).unwrap();
+        assert_eq!(t.render("ctk_x"), "http://localhost:3000/b/ctk_x?q=a|b");
+        let t = LinkTemplate::parse("http://localhost:3000/é/{token}", &[]).unwrap();
+        assert_eq!(t.render("ctk_x"), "http://localhost:3000/%C3%A9/ctk_x");
+    }
+
+    #[test]
+    fn a_placeholder_the_parser_would_move_or_drop_is_refused() {
+        // In the host the origin check refuses it; a literal marker would give the token a
+        // place the client did not mark.
+        assert!(LinkTemplate::parse("http://{token}.localhost:3000/", &[]).is_err());
+        assert!(LinkTemplate::parse(&format!("http://localhost:3000/{MARKER}"), &[]).is_err());
+    }
+
+    #[test]
+    fn a_token_that_is_not_url_safe_is_escaped() {
+        let t = LinkTemplate::parse("http://localhost:3000/{token}", &[]).unwrap();
+        assert_eq!(t.render("a b/c"), "http://localhost:3000/a+b%2Fc");
     }
 }

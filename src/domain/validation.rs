@@ -66,13 +66,25 @@ impl Collector {
     }
 }
 
-/// A free-text field: at most `max` characters, no NUL (PostgreSQL cannot store it).
+/// Characters a free-text field may not hold. Names and the like end up in mails and on
+/// screens: a line break lets a value add lines of its own (a phishing URL under the
+/// greeting), and the bidi overrides and isolates make text read differently from what it
+/// is. NUL also cannot be stored by PostgreSQL.
+fn forbidden_in_text(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// A free-text field: at most `max` characters, none of them a control character.
 pub fn text(field: &str, value: String, max: usize) -> Result<String, ValidationError> {
-    if value.contains('\0') {
+    if value.chars().any(forbidden_in_text) {
         return Err(ValidationError::field(
             "invalid_characters",
             field,
-            format!("The {field} may not contain NUL characters."),
+            format!("The {field} may not contain control characters or line breaks."),
         ));
     }
     if value.chars().count() > max {
@@ -83,4 +95,49 @@ pub fn text(field: &str, value: String, max: usize) -> Result<String, Validation
         ));
     }
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_layout_characters_are_refused() {
+        for bad in [
+            "nul\0byte",
+            "Ann\nVisit https://evil.example",
+            "Ann\r\nX",
+            "tab\there",
+            "del\u{7f}",
+            "c1\u{85}next-line",
+            "c1\u{9b}csi",
+            "line\u{2028}separator",
+            "para\u{2029}separator",
+            "\u{202A}lre",
+            "\u{202E}rlo",
+            "\u{2066}lri",
+            "\u{2069}pdi",
+        ] {
+            let err = text("firstname", bad.into(), 255).expect_err(bad);
+            assert_eq!(err.code, "invalid_characters", "{bad:?}");
+            assert!(err.errors.contains_key("firstname"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ordinary_text_in_any_script_passes() {
+        for good in [
+            "Ann-Marie O'Neill",
+            "emoji 🦀 ñ ü 漢字",
+            "עברית والعربية",
+            "\u{200F}rlm mark",
+            "a\u{a0}b",
+        ] {
+            assert_eq!(text("firstname", good.into(), 255).as_deref(), Ok(good));
+        }
+        assert_eq!(
+            text("firstname", "x".repeat(256), 255).unwrap_err().code,
+            "too_long"
+        );
+    }
 }

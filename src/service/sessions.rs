@@ -16,12 +16,16 @@ use crate::config::Config;
 use crate::db::signing_keys::{self as keys_q, SigningKeyRow};
 use crate::db::{self, sessions as q, write_tx, Db, DbConnection, DbError};
 use crate::domain::{random, CustomerId};
+use crate::secrets::{self, SealError, SecretsKey};
 
 /// The one algorithm accepted.
 const ALGORITHM: Algorithm = Algorithm::EdDSA;
 const ALGORITHM_NAME: &str = "EdDSA";
 /// How long a verifier trusts its cached keyring before re-reading it.
+/// Retirement does not wait for it: the session query checks the key in the database.
 const KEYRING_TTL: Duration = Duration::from_secs(10);
+/// A kid missing from a cached keyring reloads it, at most this often.
+const KEYRING_MISS_RELOAD: Duration = Duration::from_secs(1);
 /// PKCS#8 v1 wrapping of an Ed25519 seed (RFC 8410): this prefix, then the 32 seed bytes.
 const ED25519_PKCS8_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
@@ -47,6 +51,10 @@ pub enum SessionError {
     NoSigningKey,
     #[error("signing failed: {0}")]
     Signing(String),
+    #[error("JWT signing key {kid} is encrypted in the database but PATRON_SECRETS_KEY is not set: set it to the key the signing keys were encrypted with")]
+    SecretsKeyMissing { kid: String },
+    #[error("PATRON_SECRETS_KEY does not decrypt JWT signing key {kid}: it is not the key the signing keys were encrypted with (or the stored key was altered)")]
+    SecretsKeyWrong { kid: String },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -108,25 +116,66 @@ pub struct SessionService {
     verified: VerifiedTokens,
 }
 
-fn new_key_row() -> SigningKeyRow {
+/// How the signing keys are kept in the database, as found (and made so) at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeysAtRest {
+    /// Encrypted with `PATRON_SECRETS_KEY`; `newly` were stored in clear until now.
+    Encrypted { newly: usize },
+    /// In clear: no `PATRON_SECRETS_KEY`.
+    Unencrypted,
+}
+
+/// A signing key's private part as stored: sealed with the secrets key when there is one
+/// (bound to the kid), else the seed in base64.
+fn stored_private_key(kid: &str, seed: &[u8], key: Option<&SecretsKey>) -> String {
+    match key {
+        Some(key) => key.seal(kid, seed),
+        None => STANDARD.encode(seed),
+    }
+}
+
+fn new_key_row(secrets: Option<&SecretsKey>) -> SigningKeyRow {
     let seed = random::bytes::<32>();
     let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+    let kid = random::alphanumeric(16);
     SigningKeyRow {
-        kid: random::alphanumeric(16),
+        private_key: stored_private_key(&kid, &seed, secrets),
+        kid,
         algorithm: ALGORITHM_NAME.into(),
-        private_key: STANDARD.encode(seed),
         public_key: URL_SAFE_NO_PAD.encode(public),
         created_at: db::now(),
         retired_at: None,
     }
 }
 
-fn encoding_key(row: &SigningKeyRow) -> Result<EncodingKey, SessionError> {
-    let seed = STANDARD
-        .decode(&row.private_key)
-        .map_err(|e| SessionError::Signing(format!("stored key {} unreadable: {e}", row.kid)))?;
+/// The 32-byte seed of a stored key, decrypted when it is sealed.
+fn seed(row: &SigningKeyRow, secrets: Option<&SecretsKey>) -> Result<Vec<u8>, SessionError> {
+    let kid = || row.kid.clone();
+    let seed = match secrets::open_or_plain(secrets, &row.kid, &row.private_key) {
+        Ok(Some(seed)) => seed,
+        Ok(None) => STANDARD.decode(&row.private_key).map_err(|e| {
+            SessionError::Signing(format!("stored key {} unreadable: {e}", row.kid))
+        })?,
+        Err(SealError::KeyMissing) => return Err(SessionError::SecretsKeyMissing { kid: kid() }),
+        Err(SealError::WrongKey | SealError::Malformed) => {
+            return Err(SessionError::SecretsKeyWrong { kid: kid() })
+        }
+    };
+    if seed.len() != 32 {
+        return Err(SessionError::Signing(format!(
+            "stored key {} is not an Ed25519 seed",
+            row.kid
+        )));
+    }
+    Ok(seed)
+}
+
+fn encoding_key(
+    row: &SigningKeyRow,
+    secrets: Option<&SecretsKey>,
+) -> Result<EncodingKey, SessionError> {
     let mut der = ED25519_PKCS8_PREFIX.to_vec();
-    der.extend_from_slice(&seed);
+    der.extend_from_slice(&seed(row, secrets)?);
     Ok(EncodingKey::from_ed_der(&der))
 }
 
@@ -140,16 +189,50 @@ impl SessionService {
         }
     }
 
+    fn secrets_key(&self) -> Option<&SecretsKey> {
+        self.config.secrets_key.as_ref()
+    }
+
     /// Makes the first signing key if there is none (every replica may call this at start).
     pub async fn ensure_signing_key(&self) -> Result<(), SessionError> {
+        let secrets = self.config.secrets_key.clone();
         self.db
-            .run(|conn| {
+            .run(move |conn| {
                 write_tx(conn, |conn| {
                     keys_q::lock_table(conn)?;
                     if keys_q::current(conn)?.is_none() {
-                        keys_q::insert(conn, &new_key_row())?;
+                        keys_q::insert(conn, &new_key_row(secrets.as_ref()))?;
                     }
                     Ok(())
+                })
+            })
+            .await
+    }
+
+    /// Checks at start that every stored signing key can be read with the configured secrets
+    /// key, and encrypts those still in clear when there is one (so it can be turned on at any
+    /// time). A key that cannot be read is an error here rather than a failed login later.
+    pub async fn secure_stored_keys(&self) -> Result<KeysAtRest, SessionError> {
+        let secrets = self.config.secrets_key.clone();
+        self.db
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    keys_q::lock_table(conn)?;
+                    let mut newly = 0;
+                    for row in keys_q::list(conn)? {
+                        let seed = seed(&row, secrets.as_ref())?;
+                        if let (Some(key), false) =
+                            (secrets.as_ref(), secrets::is_sealed(&row.private_key))
+                        {
+                            let sealed = stored_private_key(&row.kid, &seed, Some(key));
+                            keys_q::replace_private_key(conn, &row.kid, &row.private_key, &sealed)?;
+                            newly += 1;
+                        }
+                    }
+                    Ok(match secrets {
+                        Some(_) => KeysAtRest::Encrypted { newly },
+                        None => KeysAtRest::Unencrypted,
+                    })
                 })
             })
             .await
@@ -159,6 +242,7 @@ impl SessionService {
     /// have expired, so nobody is logged out. Returns the new key id.
     pub async fn rotate(&self) -> Result<String, SessionError> {
         let ttl = self.ttl();
+        let secrets = self.config.secrets_key.clone();
         let kid = self
             .db
             .run(move |conn| {
@@ -166,7 +250,7 @@ impl SessionService {
                     keys_q::lock_table(conn)?;
                     let now = db::now();
                     keys_q::retire_active(conn, now + ttl)?;
-                    let row = new_key_row();
+                    let row = new_key_row(secrets.as_ref());
                     keys_q::insert(conn, &row)?;
                     Ok::<_, SessionError>(row.kid)
                 })
@@ -234,7 +318,7 @@ impl SessionService {
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(key.kid.clone());
         header.typ = Some("JWT".into());
-        let jwt = jsonwebtoken::encode(&header, &claims, &encoding_key(&key)?)
+        let jwt = jsonwebtoken::encode(&header, &claims, &encoding_key(&key, self.secrets_key())?)
             .map_err(|e| SessionError::Signing(e.to_string()))?;
         Ok(IssuedSession {
             jwt,
@@ -274,8 +358,10 @@ impl SessionService {
             Some((customer_id, session_id, _)) => (customer_id, session_id),
             None => self.verify_signature(token, &key)?,
         };
+        // The keyring above may be a few seconds old on this replica; the session query checks
+        // the key's retirement in the database, so a retired key's tokens stop at once.
         let customer =
-            q::read_live_customer(&self.db, &session_id, customer_id.as_str(), db::now())
+            q::read_live_customer(&self.db, &session_id, customer_id.as_str(), &kid, db::now())
                 .await?
                 .ok_or(SessionError::Invalid)?;
         Ok((session_id, customer))
@@ -313,9 +399,17 @@ impl SessionService {
 
     async fn verifying_key(&self, kid: &str) -> Result<Option<Arc<CachedKey>>, SessionError> {
         if let Ok(ring) = self.keyring.read() {
-            let fresh = ring.loaded_at.is_some_and(|t| t.elapsed() < KEYRING_TTL);
-            if fresh {
-                return Ok(ring.keys.get(kid).cloned());
+            if let Some(age) = ring.loaded_at.map(|t| t.elapsed()) {
+                if age < KEYRING_TTL {
+                    match ring.keys.get(kid) {
+                        Some(key) => return Ok(Some(key.clone())),
+                        // An unknown kid may be a key another replica has just made (after
+                        // `retire-jwt`, say): worth a reload, but not on every request, or
+                        // made-up kids would read the table each time.
+                        None if age < KEYRING_MISS_RELOAD => return Ok(None),
+                        None => {}
+                    }
+                }
             }
         }
         let rows = self
@@ -378,8 +472,8 @@ mod tests {
 
     #[test]
     fn pkcs8_wrapping_signs_and_the_jwk_verifies() {
-        let row = new_key_row();
-        let key = encoding_key(&row).unwrap();
+        let row = new_key_row(None);
+        let key = encoding_key(&row, None).unwrap();
         let claims =
             serde_json::json!({"sub": "x", "exp": 4_000_000_000_i64, "iss": "i", "aud": "a"});
         let token = jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &key).unwrap();
@@ -387,7 +481,37 @@ mod tests {
         let mut v = Validation::new(ALGORITHM);
         v.set_audience(&["a"]);
         assert!(jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &v).is_ok());
-        let other = DecodingKey::from_ed_components(&new_key_row().public_key).unwrap();
+        let other = DecodingKey::from_ed_components(&new_key_row(None).public_key).unwrap();
         assert!(jsonwebtoken::decode::<serde_json::Value>(&token, &other, &v).is_err());
+    }
+
+    #[test]
+    fn a_sealed_key_signs_only_with_its_secrets_key() {
+        let secrets = SecretsKey::from_bytes([9; 32]);
+        let row = new_key_row(Some(&secrets));
+        assert!(row.private_key.starts_with(secrets::SEALED_PREFIX));
+        let seed = seed(&row, Some(&secrets)).unwrap();
+        let public = SigningKey::from_bytes(&seed.clone().try_into().unwrap())
+            .verifying_key()
+            .to_bytes();
+        assert_eq!(URL_SAFE_NO_PAD.encode(public), row.public_key);
+        assert!(!row
+            .private_key
+            .contains(&base64::engine::general_purpose::STANDARD_NO_PAD.encode(&seed)));
+        assert!(matches!(
+            encoding_key(&row, None),
+            Err(SessionError::SecretsKeyMissing { .. })
+        ));
+        assert!(matches!(
+            encoding_key(&row, Some(&SecretsKey::from_bytes([1; 32]))),
+            Err(SessionError::SecretsKeyWrong { .. })
+        ));
+        // Sealed for one kid, it does not open under another.
+        let mut moved = row.clone();
+        moved.kid = "another".into();
+        assert!(matches!(
+            encoding_key(&moved, Some(&secrets)),
+            Err(SessionError::SecretsKeyWrong { .. })
+        ));
     }
 }

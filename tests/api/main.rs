@@ -14,4 +14,5 @@ mod openapi;
 mod orders;
 mod pg_async;
 mod security;
+mod security_links;
 mod smtp;

@@ -7,7 +7,7 @@ use patron::config::DatabaseUrl;
 use patron::db::customers::{self, CustomerRow};
 use patron::db::orders::{self, OrderRow, SortColumn};
 use patron::db::pg_async::PgReader;
-use patron::db::{self, sessions, DbError};
+use patron::db::{self, sessions, signing_keys, DbError};
 use patron::domain::Email;
 
 use crate::helpers::{postgres_enabled, Backend, TestApp};
@@ -83,30 +83,51 @@ async fn async_session_check_reads_what_diesel_reads() {
             )?;
         }
         sessions::revoke(conn, "sess_revoked", now)?;
+        for (kid, retired_at) in [
+            ("kid_live", None),
+            ("kid_retiring", Some(now + TimeDelta::hours(1))),
+            ("kid_retired", Some(now - TimeDelta::seconds(1))),
+        ] {
+            signing_keys::insert(
+                conn,
+                &signing_keys::SigningKeyRow {
+                    kid: kid.into(),
+                    algorithm: "EdDSA".into(),
+                    private_key: String::new(),
+                    public_key: String::new(),
+                    created_at: now,
+                    retired_at,
+                },
+            )?;
+        }
         Ok::<_, DbError>(())
     })
     .await
     .unwrap();
 
     let cases = [
-        ("sess_full", full.id.as_str(), Some(&full)),
-        ("sess_bare", bare.id.as_str(), Some(&bare)),
-        ("sess_expired", full.id.as_str(), None),
-        ("sess_revoked", full.id.as_str(), None),
+        ("sess_full", full.id.as_str(), "kid_live", Some(&full)),
+        ("sess_bare", bare.id.as_str(), "kid_live", Some(&bare)),
+        ("sess_full", full.id.as_str(), "kid_retiring", Some(&full)),
+        ("sess_expired", full.id.as_str(), "kid_live", None),
+        ("sess_revoked", full.id.as_str(), "kid_live", None),
         // A live session presented with another customer's id.
-        ("sess_bare", full.id.as_str(), None),
-        ("no_such_session", full.id.as_str(), None),
+        ("sess_bare", full.id.as_str(), "kid_live", None),
+        ("no_such_session", full.id.as_str(), "kid_live", None),
+        // A live session whose token was signed by a retired or unknown key.
+        ("sess_full", full.id.as_str(), "kid_retired", None),
+        ("sess_full", full.id.as_str(), "kid_unknown", None),
     ];
-    for (sid, cid, expected) in cases {
+    for (sid, cid, kid, expected) in cases {
         let at = db::now();
-        let (s, c) = (sid.to_owned(), cid.to_owned());
+        let (s, c, k) = (sid.to_owned(), cid.to_owned(), kid.to_owned());
         let by_diesel = db
-            .run(move |conn| sessions::live_customer(conn, &s, &c, at).map_err(DbError::from))
+            .run(move |conn| sessions::live_customer(conn, &s, &c, &k, at).map_err(DbError::from))
             .await
             .unwrap();
-        let by_async = reader.live_customer(sid, cid, at).await.unwrap();
-        assert_eq!(by_async, by_diesel, "{sid} as {cid}");
-        assert_eq!(by_async.as_ref(), expected, "{sid} as {cid}");
+        let by_async = reader.live_customer(sid, cid, kid, at).await.unwrap();
+        assert_eq!(by_async, by_diesel, "{sid} as {cid} by {kid}");
+        assert_eq!(by_async.as_ref(), expected, "{sid} as {cid} by {kid}");
     }
 }
 
