@@ -422,7 +422,101 @@ async fn current_password_guesses_share_the_lockout(backend: Backend) {
     assert_eq!(login(&app, "changer@example.com", PASSWORD).await.0, 429);
 }
 
+/// A right password for an address never confirmed is refused, but is not a guess: it gives
+/// its turn back, so trying it again and again never locks the address.
+async fn right_password_on_an_unverified_account_never_locks(backend: Backend) {
+    let (app, _sink) = app_with_mail(backend).await;
+    let (status, _) = post(
+        &app,
+        "/v1/customers/register",
+        json!({"email": "unconfirmed@example.com", "password": PASSWORD, "base_url": crate::accounts::LINK}),
+    )
+    .await;
+    assert_eq!(status, 202);
+    for i in 0..12 {
+        let (status, body) = login(&app, "unconfirmed@example.com", PASSWORD).await;
+        assert_eq!(status, 401, "try {i}: {body}");
+    }
+}
+
+/// Each lockout in a row lasts twice as long as the one before.
+async fn lockouts_in_a_row_double(backend: Backend) {
+    use patron::db::schema::login_throttle::dsl;
+    let (app, sink) = TestApp::spawn_with_mail(backend, |c| {
+        c.rate_limits.email_per_minute = 20;
+        c.rate_limits.login_per_minute = 0;
+        c.lockout_base = Duration::from_secs(1);
+    })
+    .await;
+    registered(&app, &sink, "twice@example.com").await;
+    let key = patron::service::login_guard::GuardKey::for_login("twice@example.com")
+        .as_str()
+        .to_owned();
+    let stored = || {
+        let key = key.clone();
+        app.state.db.run(move |conn| {
+            Ok::<_, patron::db::DbError>(
+                dsl::login_throttle
+                    .find(key)
+                    .select((dsl::lockouts, dsl::locked_until))
+                    .first::<(i32, Option<chrono::NaiveDateTime>)>(conn)?,
+            )
+        })
+    };
+    for round in 1..=2 {
+        for _ in 0..10 {
+            assert_eq!(
+                login(&app, "twice@example.com", "wrong password").await.0,
+                401
+            );
+        }
+        let (lockouts, until) = stored().await.unwrap();
+        assert_eq!(lockouts, round, "lockouts in a row");
+        let left = until.expect("locked") - patron::db::now();
+        let expected_ms = 1000 * (1 << (round - 1));
+        assert!(
+            left.num_milliseconds() > expected_ms - 500 && left.num_milliseconds() <= expected_ms,
+            "round {round}: {left:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(
+            u64::try_from(expected_ms).unwrap() + 100,
+        ))
+        .await;
+    }
+    // A right password ends the streak: the next lockout is the base length again.
+    assert_eq!(login(&app, "twice@example.com", PASSWORD).await.0, 200);
+    assert_eq!(stored().await.unwrap().0, 0);
+}
+
+/// A right password checked while wrong ones locked the address opens no session.
+async fn a_lock_taken_while_checking_refuses_the_success(backend: Backend) {
+    use patron::service::login_guard::{self as guard, GuardKey};
+    let app = TestApp::spawn(backend).await;
+    let key = GuardKey::for_login("race@example.com");
+    let result = app
+        .state
+        .db
+        .run(move |conn| {
+            let first = guard::take_attempt(conn, &key)?;
+            // Ten wrong passwords finish while this one is still being hashed.
+            let mut lock = None;
+            for _ in 0..10 {
+                lock = guard::record_failure(conn, &key, Duration::from_secs(60))?;
+            }
+            let success = guard::record_success(conn, &key)?;
+            Ok::<_, patron::db::DbError>((first, lock, success))
+        })
+        .await
+        .unwrap();
+    assert_eq!(result.0, None, "the first attempt may be checked");
+    let lock = result.1.expect("the tenth failure locks");
+    assert_eq!(result.2, Some(lock), "the success comes too late");
+}
+
 crate::on_both_backends!(
+    right_password_on_an_unverified_account_never_locks,
+    lockouts_in_a_row_double,
+    a_lock_taken_while_checking_refuses_the_success,
     customer_email_change_waits_for_confirmation,
     unconfirmed_address_collects_no_guest_orders,
     email_change_to_a_taken_address_reveals_nothing,
