@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
 use super::schema::login_throttle;
-use super::DbConnection;
+use super::{dialect, DbConnection};
 
 /// The counter as one statement left it.
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
@@ -23,14 +23,6 @@ pub struct Counter {
     pub lockouts: i32,
     #[diesel(sql_type = Nullable<Timestamp>)]
     pub locked_until: Option<NaiveDateTime>,
-}
-
-/// Writes the dialect's placeholders: `$n` for PostgreSQL, `?n` for SQLite.
-fn dialect(conn: &DbConnection, sql: &str) -> String {
-    match conn {
-        DbConnection::Pg(_) => sql.to_owned(),
-        DbConnection::Sqlite(_) => sql.replace('$', "?"),
-    }
 }
 
 const RETURNING: &str = "RETURNING attempts, failures, window_start, lockouts, locked_until";

@@ -90,6 +90,15 @@ impl From<DieselError> for DbError {
     }
 }
 
+/// Hand-written SQL with `$n` placeholders, in the connection's dialect (`?n` on SQLite), for
+/// the few statements Diesel's builder cannot express (upserts that return the new count).
+pub fn dialect(conn: &DbConnection, sql: &str) -> String {
+    match conn {
+        DbConnection::Pg(_) => sql.to_owned(),
+        DbConnection::Sqlite(_) => sql.replace('$', "?"),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
     /// `reason` is the driver's message with the URL's credentials taken out.

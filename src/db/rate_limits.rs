@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text, Timestamp};
 
 use super::schema::rate_limits;
-use super::DbConnection;
+use super::{dialect, DbConnection};
 
 #[derive(QueryableByName)]
 struct Hits {
@@ -13,23 +13,15 @@ struct Hits {
     hits: i32,
 }
 
-const HIT_PG: &str = "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
-    ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits";
-const HIT_SQLITE: &str = "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?1, ?2, 1) \
+const HIT: &str = "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
     ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits";
 
 /// Counts one hit in the bucket's window and returns the window's total so far.
 pub fn hit(conn: &mut DbConnection, bucket: &str, window_start: NaiveDateTime) -> QueryResult<i32> {
-    let rows: Vec<Hits> = match conn {
-        DbConnection::Pg(c) => diesel::sql_query(HIT_PG)
-            .bind::<Text, _>(bucket)
-            .bind::<Timestamp, _>(window_start)
-            .load(c)?,
-        DbConnection::Sqlite(c) => diesel::sql_query(HIT_SQLITE)
-            .bind::<Text, _>(bucket)
-            .bind::<Timestamp, _>(window_start)
-            .load(c)?,
-    };
+    let rows: Vec<Hits> = diesel::sql_query(dialect(conn, HIT))
+        .bind::<Text, _>(bucket)
+        .bind::<Timestamp, _>(window_start)
+        .load(conn)?;
     Ok(rows.first().map(|r| r.hits).unwrap_or(1))
 }
 

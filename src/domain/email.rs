@@ -67,6 +67,16 @@ impl Email {
 }
 
 /// Masks the local part of anything that looks like an address.
+/// How counters kept in the database (mail limits, the password lockout) name an address
+/// without storing it: 128 bits of the SHA-256 of its normalised form, in hex.
+pub fn digest(normalized: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(normalized.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 pub fn mask(raw: &str) -> String {
     match raw.split_once('@') {
         Some((local, domain)) => {

@@ -10,7 +10,7 @@ use super::body::{nullable, typed};
 use super::client::Client;
 use super::error::{ApiError, ErrorBody};
 use super::pagination::{PageParams, Paginated};
-use super::AppState;
+use super::{AppState, Limit};
 use crate::db::customers::{Filter, SortColumn};
 use crate::domain::customer::{Customer, ProfileInput, MERCHANT_ONLY_FIELDS};
 use crate::domain::link::LinkTemplate;
@@ -349,7 +349,7 @@ pub async fn get(
         (status = 403, description = "Not allowed, or a customer naming a merchant-only field", body = ErrorBody),
         (status = 404, description = "No such customer", body = ErrorBody),
         (status = 422, description = "Invalid data, or the email is taken", body = ErrorBody),
-        (status = 429, description = "Too many wrong current passwords", body = ErrorBody),
+        (status = 429, description = "Too many wrong current passwords, or too many mail-sending requests from this client", body = ErrorBody),
         (status = 503, description = "Password hashing busy; retry after `Retry-After`", body = ErrorBody),
     ),
     security(("merchant_key" = []), ("customer_jwt" = []))
@@ -380,9 +380,16 @@ pub async fn update(
         return Err(ApiError::Internal("validated patch missing".into()));
     };
     let actor = match caller.session() {
-        Some(s) => Actor::Customer {
-            session_id: s.session_id.clone(),
-        },
+        Some(s) => {
+            if patch.email.is_some() {
+                // A customer's email change mails an address of their choosing: it counts
+                // against the per-client limit of every request that sends mail.
+                state.limit(&client, Limit::MailRequest).await?;
+            }
+            Actor::Customer {
+                session_id: s.session_id.clone(),
+            }
+        }
         None => Actor::Merchant,
     };
     let updated = state

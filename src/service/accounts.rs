@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 
 use super::audit::{self, Event, RequestMeta};
 use super::login::{open_session, Login, LoginError};
-use super::login_guard::{self as guard, GuardKey, Locked};
+use super::login_guard::{self as guard, Check, GuardError, GuardKey, Locked};
 use super::passwords::{self, HashError};
 use super::sessions::SessionService;
 use super::tokens;
@@ -79,6 +79,16 @@ pub struct AccountService {
 impl From<Locked> for AccountError {
     fn from(l: Locked) -> Self {
         AccountError::Locked { until: l.until }
+    }
+}
+
+impl From<GuardError> for AccountError {
+    fn from(e: GuardError) -> Self {
+        match e {
+            GuardError::Locked(l) => l.into(),
+            GuardError::Hash(h) => AccountError::Hash(h),
+            GuardError::Db(d) => AccountError::Db(d),
+        }
     }
 }
 
@@ -213,41 +223,32 @@ impl AccountService {
         password: Password,
         meta: RequestMeta,
     ) -> Result<Login, AccountError> {
-        let key = GuardKey::for_login(email);
-        let normalized = Email::parse(email).ok().map(|e| e.normalized().to_owned());
-        let guard_key = key.clone();
-        let (refused, row) = self
-            .db
-            .run(move |conn| {
-                let refused = write_tx(conn, |conn| guard::take_attempt(conn, &guard_key))?;
-                let row = match normalized {
-                    Some(n) => customers_q::find_by_email(conn, &n)?,
-                    None => None,
-                };
-                Ok::<_, AccountError>((refused, row))
-            })
-            .await?;
-        if let Some(locked) = refused {
-            return Err(locked.into());
-        }
-        let stored = row.as_ref().and_then(|r| r.password_hash.clone());
-        let verified = match passwords::verify(password.clone(), stored).await {
-            Ok(v) => v,
-            Err(e) => {
-                self.give_back(key).await?;
-                return Err(e.into());
+        let row = match Email::parse(email) {
+            Ok(e) => {
+                let normalized = e.normalized().to_owned();
+                self.db
+                    .run(move |conn| {
+                        Ok::<_, AccountError>(customers_q::find_by_email(conn, &normalized)?)
+                    })
+                    .await?
             }
+            Err(_) => None,
         };
+        let check = Check {
+            key: GuardKey::for_login(email),
+            customer_id: row.as_ref().map(|r| r.id.clone()),
+            lockout_base: self.config.lockout_base,
+            meta: meta.clone(),
+        };
+        let stored = row.as_ref().and_then(|r| r.password_hash.clone());
+        let verified = check.run(&self.db, password.clone(), stored).await?;
         let customer = match row {
             Some(c) if verified.ok => c,
-            row => {
-                let customer_id = row.map(|r| r.id);
-                return self.record_failure(key, customer_id, meta).await;
-            }
+            _ => return Err(AccountError::InvalidCredentials),
         };
         if customer.email_verified_at.is_none() {
             // The right password, but the address was never confirmed: not a guess.
-            self.give_back(key).await?;
+            check.give_back(&self.db).await?;
             return Err(AccountError::InvalidCredentials);
         }
         let rehash = if verified.needs_rehash {
@@ -260,7 +261,7 @@ impl AccountService {
             .run(move |conn| {
                 write_tx(conn, |conn| {
                     // Wrong passwords checked meanwhile may have locked the address.
-                    if let Some(locked) = guard::record_success(conn, &key)? {
+                    if let Some(locked) = guard::record_success(conn, &check.key)? {
                         return Err(locked.into());
                     }
                     if let Some(hash) = rehash {
@@ -283,35 +284,6 @@ impl AccountService {
                 })
             })
             .await
-    }
-
-    async fn give_back(&self, key: GuardKey) -> Result<(), AccountError> {
-        self.db
-            .run(move |conn| Ok::<_, AccountError>(guard::give_back(conn, &key)?))
-            .await
-    }
-
-    async fn record_failure(
-        &self,
-        key: GuardKey,
-        customer_id: Option<String>,
-        meta: RequestMeta,
-    ) -> Result<Login, AccountError> {
-        let base = self.config.lockout_base;
-        // The counter must commit, so the transaction succeeds and the refusal comes after.
-        self.db
-            .run(move |conn| {
-                write_tx(conn, |conn| {
-                    let locked = guard::record_failure(conn, &key, base)?;
-                    audit::record(conn, Event::LoginFail, customer_id.as_deref(), &meta)?;
-                    if locked.is_some() {
-                        audit::record(conn, Event::LoginLock, customer_id.as_deref(), &meta)?;
-                    }
-                    Ok::<_, AccountError>(())
-                })
-            })
-            .await?;
-        Err(AccountError::InvalidCredentials)
     }
 
     /// Mails a reset link to a known address (silently throttled); nothing for an unknown one.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 
 use super::email_change::{self, ConfirmError};
-use super::login_guard::{self as guard, GuardKey, Locked};
+use super::login_guard::{self as guard, Check, GuardError, GuardKey, Locked};
 use super::passwords::HashError;
 use crate::config::Config;
 use crate::db::customers::{self as q, CustomerChanges, CustomerRow, Filter, SortColumn};
@@ -53,6 +53,16 @@ impl crate::db::DatabaseFailure for CustomerError {
 impl From<Locked> for CustomerError {
     fn from(l: Locked) -> Self {
         CustomerError::Locked { until: l.until }
+    }
+}
+
+impl From<GuardError> for CustomerError {
+    fn from(e: GuardError) -> Self {
+        match e {
+            GuardError::Locked(l) => l.into(),
+            GuardError::Hash(h) => CustomerError::Hash(h),
+            GuardError::Db(d) => CustomerError::Db(d),
+        }
     }
 }
 
@@ -109,6 +119,15 @@ fn apply(
         email_verified_at: None,
     };
     q::update(conn, &current.id, &changes).map_err(map_unique)?;
+    if changes
+        .email_normalized
+        .as_ref()
+        .is_some_and(|e| *e != current.email_normalized)
+    {
+        // Links mailed to the old address, and an email change still waiting for its
+        // confirmation, must not outlive the address (as after a confirmed change).
+        crate::db::tokens::void_all_unused(conn, &current.id)?;
+    }
     q::find(conn, &current.id)?.ok_or(CustomerError::NotFound)
 }
 
@@ -390,56 +409,18 @@ impl CustomerService {
             )
             .into());
         };
-        let key = GuardKey::for_normalized(&row.email_normalized);
-        let taken = key.clone();
-        if let Some(locked) = self
-            .db
-            .run(move |conn| {
-                write_tx(conn, |conn| {
-                    Ok::<_, CustomerError>(guard::take_attempt(conn, &taken)?)
-                })
-            })
-            .await?
-        {
-            return Err(locked.into());
-        }
-        let verified = match passwords::verify(Password::candidate(&current), Some(stored)).await {
-            Ok(v) => v,
-            Err(e) => {
-                let back = key.clone();
-                self.db
-                    .run(move |conn| Ok::<_, CustomerError>(guard::give_back(conn, &back)?))
-                    .await?;
-                return Err(e.into());
-            }
+        let check = Check {
+            key: GuardKey::for_normalized(&row.email_normalized),
+            customer_id: Some(row.id),
+            lockout_base: self.config.lockout_base,
+            meta: meta.clone(),
         };
-        if verified.ok {
-            return Ok(Some(key));
-        }
-        let base = self.config.lockout_base;
-        let (customer_id, meta) = (row.id, meta.clone());
-        self.db
-            .run(move |conn| {
-                write_tx(conn, |conn| {
-                    let locked = guard::record_failure(conn, &key, base)?;
-                    super::audit::record(
-                        conn,
-                        super::audit::Event::LoginFail,
-                        Some(&customer_id),
-                        &meta,
-                    )?;
-                    if locked.is_some() {
-                        super::audit::record(
-                            conn,
-                            super::audit::Event::LoginLock,
-                            Some(&customer_id),
-                            &meta,
-                        )?;
-                    }
-                    Ok::<_, CustomerError>(())
-                })
-            })
+        let verified = check
+            .run(&self.db, Password::candidate(&current), Some(stored))
             .await?;
+        if verified.ok {
+            return Ok(Some(check.key));
+        }
         Err(ValidationError::field(
             "invalid_current_password",
             "current_password",

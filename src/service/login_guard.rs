@@ -10,11 +10,13 @@
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, TimeDelta};
-use sha2::{Digest, Sha256};
 
+use super::audit::{self, Event, RequestMeta};
+use super::passwords::{self, HashError, Verified};
 use crate::db::login_throttle::{self as q, Counter};
-use crate::db::{self, DbConnection};
-use crate::domain::Email;
+use crate::db::{self, write_tx, Db, DbConnection, DbError};
+use crate::domain::password::Password;
+use crate::domain::{email, Email};
 
 /// Failures inside this window count towards a lockout.
 pub const FAILURE_WINDOW: TimeDelta = TimeDelta::minutes(15);
@@ -47,9 +49,7 @@ impl GuardKey {
     }
 
     fn hashed(normalized: &str) -> Self {
-        let digest = Sha256::digest(normalized.as_bytes());
-        let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-        GuardKey(format!("pw:{hex}"))
+        GuardKey(format!("pw:{}", email::digest(normalized)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -61,6 +61,87 @@ impl GuardKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Locked {
     pub until: NaiveDateTime,
+}
+
+/// Why a guarded check gave no verdict.
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    #[error("locked until {}", .0.until)]
+    Locked(Locked),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Whose password is checked, for the lockout and the audit trail of a failure.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub key: GuardKey,
+    /// The customer whose stored hash is checked, when there is one.
+    pub customer_id: Option<String>,
+    pub lockout_base: Duration,
+    pub meta: RequestMeta,
+}
+
+impl Check {
+    /// Checks `password` against `stored` (a dummy hash when there is none, so an unknown
+    /// address costs the same) after counting the attempt. A wrong password is recorded, and
+    /// audited, before this returns. A right one is not: the caller records it with
+    /// [`record_success`] in the transaction that acts on it, or hands the turn back with
+    /// [`Check::give_back`] when it will not act on it.
+    pub async fn run(
+        &self,
+        db: &Db,
+        password: Password,
+        stored: Option<String>,
+    ) -> Result<Verified, GuardError> {
+        let key = self.key.clone();
+        let refused = db
+            .run(move |conn| write_tx(conn, |conn| Ok::<_, DbError>(take_attempt(conn, &key)?)))
+            .await?;
+        if let Some(locked) = refused {
+            return Err(GuardError::Locked(locked));
+        }
+        let verified = match passwords::verify(password, stored).await {
+            Ok(v) => v,
+            Err(e) => {
+                // Never checked: the attempt does not count.
+                self.give_back(db).await?;
+                return Err(e.into());
+            }
+        };
+        if !verified.ok {
+            self.record_failure(db).await?;
+        }
+        Ok(verified)
+    }
+
+    /// Hands back the turn of an attempt whose right password is not acted on.
+    pub async fn give_back(&self, db: &Db) -> Result<(), GuardError> {
+        let key = self.key.clone();
+        Ok(db
+            .run(move |conn| Ok::<_, DbError>(give_back(conn, &key)?))
+            .await?)
+    }
+
+    async fn record_failure(&self, db: &Db) -> Result<(), GuardError> {
+        let this = self.clone();
+        // The count must commit although the request is refused.
+        db.run(move |conn| {
+            write_tx(conn, |conn| {
+                let locked = record_failure(conn, &this.key, this.lockout_base)?;
+                let customer_id = this.customer_id.as_deref();
+                audit::record(conn, Event::LoginFail, customer_id, &this.meta)?;
+                if locked.is_some() {
+                    audit::record(conn, Event::LoginLock, customer_id, &this.meta)?;
+                }
+                Ok::<_, DbError>(())
+            })
+        })
+        .await?;
+        Ok(())
+    }
 }
 
 /// How long the `n`th lockout in a row lasts: the base, doubling, at most a day.

@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use sha2::{Digest, Sha256};
 
 use super::audit::{self, Event, RequestMeta};
 use super::login_guard::{self, GuardKey};
@@ -13,6 +12,7 @@ use super::rate_limit::hit_within;
 use crate::config::RateLimits;
 use crate::db::customers::CustomerRow;
 use crate::db::{self, sessions, tokens as q, DbConnection};
+use crate::domain::email::digest;
 use crate::domain::token::{PlainToken, Purpose};
 use crate::domain::Email;
 use crate::mail::outbox;
@@ -20,9 +20,7 @@ use crate::mail::templates::{self, Rendered};
 
 /// Rate-limit buckets name an address only by a hash of it.
 fn email_bucket(window: &str, email: &Email) -> String {
-    let digest = Sha256::digest(email.normalized().as_bytes());
-    let short: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
-    format!("email:{window}:{short}")
+    format!("email:{window}:{}", digest(email.normalized()))
 }
 
 /// Counts one mail to `email` and says whether it is still within the per-address limits.

@@ -34,6 +34,17 @@ async fn put_own(app: &TestApp, id: &str, jwt: &str, body: Value) -> (u16, Value
     .await
 }
 
+async fn put_as_merchant(app: &TestApp, id: &str, body: Value) -> (u16, Value) {
+    status_json(
+        app.secret(Method::PUT, &format!("/v1/customers/{id}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
 async fn get_own(app: &TestApp, id: &str, jwt: &str) -> Value {
     let (status, body) = status_json(
         app.bearer(Method::GET, &format!("/v1/customers/{id}"), jwt)
@@ -181,13 +192,7 @@ async fn unconfirmed_address_collects_no_guest_orders(backend: Backend) {
     );
 
     // The address has an account now: the old confirmation cannot take it.
-    let code = sink.last_to("victim@example.com").await;
-    let token = code
-        .text()
-        .split_whitespace()
-        .find(|w| w.starts_with("ctk_"))
-        .expect("a code in the mail")
-        .to_owned();
+    let token = sink.last_to("victim@example.com").await.code();
     let (status, body) = confirm(&app, &token).await;
     assert_eq!(status, 422, "{body}");
     assert_error(&body, 422, "unprocessable_entity", "email_taken");
@@ -209,26 +214,14 @@ async fn email_change_to_a_taken_address_reveals_nothing(backend: Backend) {
     assert_eq!(get_own(&app, &id, &jwt).await["email"], "mover@example.com");
 
     // The code mailed to the free address works without any link.
-    let code = sink.last_to("free@example.com").await;
-    let token = code
-        .text()
-        .split_whitespace()
-        .find(|w| w.starts_with("ctk_"))
-        .expect("a code in the mail")
-        .to_owned();
+    let token = sink.last_to("free@example.com").await.code();
     let (status, body) = confirm(&app, &token).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["email"], "free@example.com");
 
     // The merchant's secret key still sets an address directly.
-    let (status, body) = status_json(
-        app.secret(Method::PUT, &format!("/v1/customers/{id}"))
-            .json(&json!({"email": "set-by-shop@example.com"}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) =
+        put_as_merchant(&app, &id, json!({"email": "set-by-shop@example.com"})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["email"], "set-by-shop@example.com");
 }
@@ -269,17 +262,61 @@ async fn customers_cannot_write_merchant_fields(backend: Backend) {
     // What is theirs they may change; the merchant may change the rest.
     let (status, body) = put_own(&app, &id, &jwt, json!({"firstname": "Changed"})).await;
     assert_eq!((status, body["firstname"].clone()), (200, json!("Changed")));
-    let (status, body) = status_json(
-        app.secret(Method::PUT, &format!("/v1/customers/{id}"))
-            .json(&json!({"meta": {"vip": true}, "external_id": "crm-1"}))
-            .send()
-            .await
-            .unwrap(),
+    let (status, body) = put_as_merchant(
+        &app,
+        &id,
+        json!({"meta": {"vip": true}, "external_id": "crm-1"}),
     )
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["meta"], json!({"vip": true}));
     assert_eq!(body["external_id"], "crm-1");
+}
+
+/// An address the merchant sets replaces a change still waiting for confirmation.
+async fn a_merchant_email_change_voids_a_pending_one(backend: Backend) {
+    let (app, sink) = app_with_mail(backend).await;
+    let (id, jwt) = registered(&app, &sink, "pending@example.com").await;
+    let (status, _) = put_own(&app, &id, &jwt, json!({"email": "wanted@example.com"})).await;
+    assert_eq!(status, 200);
+    let token = sink.last_to("wanted@example.com").await.code();
+    let (status, body) = put_as_merchant(&app, &id, json!({"email": "by-shop@example.com"})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = confirm(&app, &token).await;
+    assert_eq!(status, 422, "{body}");
+    assert_error(&body, 422, "unprocessable_entity", "invalid_token");
+    assert_eq!(
+        get_own(&app, &id, &jwt).await["email"],
+        "by-shop@example.com"
+    );
+}
+
+/// Each email change mails an address the customer chose: it counts against the per-client
+/// limit of mail-sending requests, so one token cannot mail address after address.
+async fn email_changes_count_against_the_client_mail_limit(backend: Backend) {
+    let (app, sink) = TestApp::spawn_with_mail(backend, |c| {
+        c.rate_limits.email_per_minute = 20;
+        c.rate_limits.email_token_per_minute = 3;
+    })
+    .await;
+    let (id, jwt) = registered(&app, &sink, "spammer@example.com").await;
+    // The registration used one of the three.
+    for n in 0..2 {
+        let (status, body) = put_own(
+            &app,
+            &id,
+            &jwt,
+            json!({"email": format!("target{n}@example.com")}),
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = put_own(&app, &id, &jwt, json!({"email": "target9@example.com"})).await;
+    assert_eq!(status, 429, "{body}");
+    assert_error(&body, 429, "rate_limit_error", "rate_limited");
+    // Other changes of their own are not limited.
+    let (status, _) = put_own(&app, &id, &jwt, json!({"firstname": "Still"})).await;
+    assert_eq!(status, 200);
 }
 
 /// 40 logins at once, one with the right password: at most ten are ever checked.
@@ -514,6 +551,8 @@ async fn a_lock_taken_while_checking_refuses_the_success(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    a_merchant_email_change_voids_a_pending_one,
+    email_changes_count_against_the_client_mail_limit,
     right_password_on_an_unverified_account_never_locks,
     lockouts_in_a_row_double,
     a_lock_taken_while_checking_refuses_the_success,

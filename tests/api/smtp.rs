@@ -69,6 +69,15 @@ impl ReceivedMail {
             .to_owned()
     }
 
+    /// A token shown on its own in the text part (a code to enter, not a link).
+    pub fn code(&self) -> String {
+        self.text()
+            .split_whitespace()
+            .find(|w| w.starts_with("ctk_"))
+            .unwrap_or_else(|| panic!("no code in mail:\n{}", self.raw))
+            .to_owned()
+    }
+
     pub fn token(&self) -> String {
         let link = self.link();
         let start = link.find("ctk_").unwrap();
