@@ -11,6 +11,7 @@ Then the generated part of bench/RESULTS.md is rewritten (text outside the marke
 Every load is on 127.0.0.1 and bounded by BENCH_DURATION seconds.
 """
 
+import base64
 import glob
 import hashlib
 import http.client
@@ -440,6 +441,12 @@ def seed(db, patron, outdir):
             [(f"pgbsess{i:017d}", cid(i), ts(now), day) for i in range(1, JWT_CUSTOMERS + 1)])
     db.load("login_tokens", ["token_hash", "customer_id", "purpose", "created_at", "expires_at"],
             [(f"pgb_{i}", cid(i), "pgbench", ts(now), day) for i in range(1, PGB_TOKENS + 1)])
+    # The signing key the ceilings' session check names (the session query checks the JWT's key
+    # is not retired). Older than patron's own, so patron never signs with it; a valid seed, so
+    # patron's start-up check of the stored keys reads it.
+    db.load("signing_keys", ["kid", "algorithm", "private_key", "public_key", "created_at"],
+            [("pgbkid", "EdDSA", base64.b64encode(bytes(range(32))).decode(),
+              base64.urlsafe_b64encode(bytes(32)).decode().rstrip("="), ts(datetime(2000, 1, 1)))])
     # Valid login tokens for the exchange scenario: one block per wrk run.
     blocks = len(CONCURRENCY) + 2  # warm-up, one per concurrency, profile
     n_tokens = TOKENS_PER_RUN * blocks

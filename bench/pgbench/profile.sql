@@ -1,4 +1,4 @@
 -- GET /v1/customers/{id} with a customer JWT: the statement patron sends (see bench/README.md):
--- the session check and the customer read in one join. Customers 1..1000 hold the bench JWTs.
+-- the session check (with its signing key) and the customer read in one join. Customers 1..1000 hold the bench JWTs.
 \set i random(1, 1000)
-SELECT customers.* FROM sessions INNER JOIN customers ON customers.id = sessions.customer_id WHERE sessions.id = 'pgbsess' || lpad(:i::text, 17, '0') AND sessions.customer_id = 'cstmr_b' || lpad(:i::text, 13, '0') AND sessions.revoked_at IS NULL AND sessions.expires_at > (now() AT TIME ZONE 'UTC');
+SELECT customers.* FROM sessions INNER JOIN customers ON customers.id = sessions.customer_id WHERE sessions.id = 'pgbsess' || lpad(:i::text, 17, '0') AND sessions.customer_id = 'cstmr_b' || lpad(:i::text, 13, '0') AND sessions.revoked_at IS NULL AND sessions.expires_at > (now() AT TIME ZONE 'UTC') AND EXISTS (SELECT 1 FROM signing_keys WHERE signing_keys.kid = 'pgbkid' AND (signing_keys.retired_at IS NULL OR signing_keys.retired_at > (now() AT TIME ZONE 'UTC')));

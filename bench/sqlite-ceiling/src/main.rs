@@ -93,11 +93,13 @@ fn session_and_customer(conn: &Connection, rng: &mut Rng) -> String {
             "SELECT customers.* FROM sessions INNER JOIN customers \
              ON customers.id = sessions.customer_id WHERE sessions.id = ?1 \
              AND sessions.customer_id = ?2 AND sessions.revoked_at IS NULL \
-             AND sessions.expires_at > ?3",
+             AND sessions.expires_at > ?3 AND EXISTS (SELECT 1 FROM signing_keys \
+             WHERE signing_keys.kid = ?4 AND (signing_keys.retired_at IS NULL \
+             OR signing_keys.retired_at > ?3))",
         )
         .unwrap();
     assert_eq!(
-        consume(&mut st, params![sid, cid, ts(now())]),
+        consume(&mut st, params![sid, cid, ts(now()), "pgbkid"]),
         1,
         "seeded session {sid} missing"
     );
