@@ -102,15 +102,15 @@ pub fn lock(conn: &mut DbConnection, key: &str, until: NaiveDateTime) -> QueryRe
 }
 
 /// Records a right password, unless the address got locked meanwhile (by wrong passwords
-/// checked at the same time): then nothing changes and the answer is false. The attempt's
-/// own turn is given back and the failure streak ends, but the wrong passwords already
-/// checked in this window still count against its budget, so a success in the middle of a
-/// burst of guesses does not open room for more.
+/// checked at the same time): then nothing changes and the lock's end is returned. The
+/// attempt's own turn is given back and the failure streak ends, but the wrong passwords
+/// already checked in this window still count against its budget, so a success in the middle
+/// of a burst of guesses does not open room for more.
 pub fn succeed_unless_locked(
     conn: &mut DbConnection,
     key: &str,
     now: NaiveDateTime,
-) -> QueryResult<bool> {
+) -> QueryResult<Option<NaiveDateTime>> {
     let sql = dialect(
         conn,
         "UPDATE login_throttle SET attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
@@ -122,10 +122,10 @@ pub fn succeed_unless_locked(
         .bind::<Timestamp, _>(now)
         .execute(conn)?;
     if updated > 0 {
-        return Ok(true);
+        return Ok(None);
     }
-    // No row at all (never counted, or pruned) is not a lock.
-    Ok(locked_until(conn, key)?.is_none_or(|until| until <= now))
+    // Nothing updated: locked, or no counter at all (never counted, or pruned), which is no lock.
+    Ok(locked_until(conn, key)?.filter(|until| *until > now))
 }
 
 /// Forgets the counter entirely (a password was reset or set by the merchant).

@@ -234,6 +234,17 @@ mod tests {
     }
 
     #[test]
+    fn base_urls_are_at_most_2048_bytes() {
+        let at = |len: usize| {
+            let head = "http://localhost:3000/?q=";
+            format!("{head}{}", "a".repeat(len - head.len()))
+        };
+        assert!(LinkTemplate::parse(&at(MAX_LEN), &[]).is_ok());
+        assert!(LinkTemplate::parse(&at(MAX_LEN + 1), &[]).is_err());
+        assert!(LinkTemplate::parse(&at(MAX_LEN * 2), &[]).is_err());
+    }
+
+    #[test]
     fn a_token_that_is_not_url_safe_is_escaped() {
         let t = LinkTemplate::parse("http://localhost:3000/{token}", &[]).unwrap();
         assert_eq!(t.render("a b/c"), "http://localhost:3000/a+b%2Fc");

@@ -91,9 +91,6 @@ pub fn confirm(
         .and_then(|raw| Email::parse(&raw).ok())
         .ok_or(ConfirmError::InvalidToken)?;
     let old = customers_q::find(conn, &customer_id)?.ok_or(ConfirmError::InvalidToken)?;
-    if customers_q::find_by_email(conn, new_email.normalized())?.is_some_and(|c| c.id != old.id) {
-        return Err(ConfirmError::Taken);
-    }
     customers_q::update(
         conn,
         &old.id,
@@ -106,7 +103,8 @@ pub fn confirm(
         },
     )
     .map_err(|e| match e {
-        // Taken by an account created at this very moment.
+        // The address has an account by now (an order or a registration since the request):
+        // the unique index says so, also for one created at this very moment.
         diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,

@@ -161,10 +161,10 @@ fn refusal(c: &Counter, now: NaiveDateTime) -> Option<Locked> {
         return Some(Locked { until });
     }
     if c.attempts > MAX_FAILURES {
-        // Ten checks are already running or done in this window: no more until it ends.
-        let until = c.window_start.unwrap_or(now) + FAILURE_WINDOW;
+        // Ten checks are already running or done in this window: no more until it ends
+        // (`take_attempt` has just opened a new window if the last one had ended).
         return Some(Locked {
-            until: until.max(now + TimeDelta::seconds(1)),
+            until: c.window_start.unwrap_or(now) + FAILURE_WINDOW,
         });
     }
     None
@@ -208,12 +208,7 @@ pub fn record_success(
     conn: &mut DbConnection,
     key: &GuardKey,
 ) -> diesel::QueryResult<Option<Locked>> {
-    let now = db::now();
-    if q::succeed_unless_locked(conn, key.as_str(), now)? {
-        return Ok(None);
-    }
-    let until = q::locked_until(conn, key.as_str())?.unwrap_or(now + TimeDelta::seconds(1));
-    Ok(Some(Locked { until }))
+    Ok(q::succeed_unless_locked(conn, key.as_str(), db::now())?.map(|until| Locked { until }))
 }
 
 /// Forgets the counter: the password was just set by someone who proved the address or by

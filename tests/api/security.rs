@@ -273,6 +273,86 @@ async fn customers_cannot_write_merchant_fields(backend: Backend) {
     assert_eq!(body["external_id"], "crm-1");
 }
 
+/// A customer whose address was never verified (a merchant issued their token) proves the new
+/// address by confirming it: the account is verified there, and its `updated` time moves.
+async fn a_confirmed_address_is_verified(backend: Backend) {
+    let (app, sink) = app_with_mail(backend).await;
+    let (status, _) = post(
+        &app,
+        "/v1/customers/register",
+        json!({"email": "unverified@example.com", "password": PASSWORD, "base_url": crate::accounts::LINK}),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let (_, list) = app.list("?email=unverified@example.com").await;
+    let id = list["data"][0]["id"]
+        .as_str()
+        .expect("registered")
+        .to_owned();
+    let jwt = app.issue_jwt(&id).await;
+    let stored_updated = || {
+        let id = id.clone();
+        app.state.db.run(move |conn| {
+            Ok::<_, patron::db::DbError>(
+                patron::db::customers::find(conn, &id)?
+                    .expect("customer")
+                    .updated_at,
+            )
+        })
+    };
+    let before = stored_updated().await.unwrap();
+    let (status, _) = put_own(&app, &id, &jwt, json!({"email": "proven@example.com"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(login(&app, "unverified@example.com", PASSWORD).await.0, 401);
+    let token = sink.last_to("proven@example.com").await.code();
+    let (status, body) = confirm(&app, &token).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(stored_updated().await.unwrap() > before, "updated moves");
+    assert_eq!(login(&app, "proven@example.com", PASSWORD).await.0, 200);
+}
+
+/// The confirmation leaves at once, not at the mail worker's next look at the outbox.
+async fn the_confirmation_mail_goes_out_at_once(backend: Backend) {
+    let (app, sink) = TestApp::spawn_with_mail(backend, |c| {
+        c.rate_limits.email_per_minute = 20;
+        c.mail_poll_interval = Duration::from_secs(120);
+    })
+    .await;
+    let (id, jwt) = registered(&app, &sink, "prompt@example.com").await;
+    let (status, _) = put_own(&app, &id, &jwt, json!({"email": "soon@example.com"})).await;
+    assert_eq!(status, 200);
+    sink.wait_for("soon@example.com", 1, Duration::from_secs(10))
+        .await;
+}
+
+/// Writing one's own address in another case is no change of address: it applies at once
+/// and mails nothing.
+async fn the_same_address_in_another_case_needs_no_confirmation(backend: Backend) {
+    let (app, sink) = app_with_mail(backend).await;
+    let (id, jwt) = registered(&app, &sink, "case@example.com").await;
+    let (status, body) = put_own(&app, &id, &jwt, json!({"email": "Case@Example.com"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email"], "Case@Example.com");
+    assert!(body.get("pending_email").is_none(), "{body}");
+    assert_eq!(get_own(&app, &id, &jwt).await["email"], "Case@Example.com");
+    // Only the verification mail of the registration was queued for it (mail is queued in
+    // the request's transaction, so the outbox already holds whatever the PUT sent).
+    let recipients = app
+        .state
+        .db
+        .run(|conn| {
+            use patron::db::schema::outbox::dsl;
+            Ok::<_, patron::db::DbError>(dsl::outbox.select(dsl::recipient).load::<String>(conn)?)
+        })
+        .await
+        .unwrap();
+    let to_case = recipients
+        .iter()
+        .filter(|r| r.eq_ignore_ascii_case("case@example.com"))
+        .count();
+    assert_eq!(to_case, 1, "{recipients:?}");
+}
+
 /// An address the merchant sets replaces a change still waiting for confirmation.
 async fn a_merchant_email_change_voids_a_pending_one(backend: Backend) {
     let (app, sink) = app_with_mail(backend).await;
@@ -551,6 +631,9 @@ async fn a_lock_taken_while_checking_refuses_the_success(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    a_confirmed_address_is_verified,
+    the_confirmation_mail_goes_out_at_once,
+    the_same_address_in_another_case_needs_no_confirmation,
     a_merchant_email_change_voids_a_pending_one,
     email_changes_count_against_the_client_mail_limit,
     right_password_on_an_unverified_account_never_locks,
