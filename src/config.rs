@@ -241,6 +241,10 @@ impl Default for RateLimits {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: String,
+    /// The URL clients reach patron at (`PATRON_PUBLIC_URL`): the base of every absolute link
+    /// patron makes to itself, never the request's `Host`. Unset, the server fills it in with
+    /// `http://` and the address it bound.
+    pub public_url: Option<url::Url>,
     pub database_url: DatabaseUrl,
     pub database_pool_size: u32,
     pub database_timeout: Duration,
@@ -309,6 +313,7 @@ impl Config {
     pub fn defaults() -> Self {
         Config {
             bind: "127.0.0.1:8080".into(),
+            public_url: None,
             database_url: DatabaseUrl::Sqlite(PathBuf::from("patron.db")),
             database_pool_size: default_pool_size(),
             database_timeout: Duration::from_secs(5),
@@ -356,7 +361,10 @@ impl Config {
         };
         let mut c = Config::defaults();
         if let Some(v) = get("PATRON_BIND") {
-            c.bind = v;
+            c.bind = bind_address(&v)?;
+        }
+        if let Some(v) = get("PATRON_PUBLIC_URL") {
+            c.public_url = Some(public_url(&v)?);
         }
         if let Some(v) = get("PATRON_DATABASE_URL") {
             c.database_url = DatabaseUrl::parse(&v)?;
@@ -508,6 +516,64 @@ impl Config {
         }
         Ok(c)
     }
+}
+
+/// `host:port`, checked here so that a bare port or a typo is named at start, not reported as
+/// a failure to listen.
+fn bind_address(raw: &str) -> Result<String, ConfigError> {
+    let valid = match raw.rsplit_once(':') {
+        Some((host, port)) => {
+            let inner = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+            let host_ok = match inner {
+                Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+                None => {
+                    !host.is_empty()
+                        && !host.contains([':', '[', ']', '/'])
+                        && !host.contains(char::is_whitespace)
+                }
+            };
+            host_ok && port.parse::<u16>().is_ok()
+        }
+        None => false,
+    };
+    if valid {
+        Ok(raw.to_owned())
+    } else {
+        Err(ConfigError::invalid(
+            "PATRON_BIND",
+            format!(
+                "{raw:?} is not an address to listen on: use host:port, like 127.0.0.1:8080, 0.0.0.0:8080 or [::]:8080"
+            ),
+        ))
+    }
+}
+
+/// An absolute http(s) URL without query, fragment or credentials; a trailing `/` is dropped
+/// so that paths join with one slash.
+fn public_url(raw: &str) -> Result<url::Url, ConfigError> {
+    let invalid = |why: &str| {
+        ConfigError::invalid(
+            "PATRON_PUBLIC_URL",
+            format!(
+                "{raw:?} {why}: use the URL clients reach patron at, like https://id.shop.example"
+            ),
+        )
+    };
+    let mut url = url::Url::parse(raw).map_err(|_| invalid("is not an absolute URL"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(
+            "must start with http:// or https:// and name a host",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("may not have a query or a fragment"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("may not carry a user name or password"));
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&path);
+    Ok(url)
 }
 
 fn list(raw: &str) -> impl Iterator<Item = &str> {
@@ -707,6 +773,59 @@ mod tests {
             .unwrap()
             .secrets_key
             .is_none());
+    }
+
+    #[test]
+    fn bind_must_be_host_and_port() {
+        for good in [
+            "127.0.0.1:8080",
+            "0.0.0.0:0",
+            "[::]:8080",
+            "[::1]:18084",
+            "localhost:80",
+        ] {
+            let c = Config::from_vars(&vars(&[("PATRON_BIND", good)])).unwrap();
+            assert_eq!(c.bind, good);
+        }
+        for bad in [
+            "18084",
+            ":8080",
+            "127.0.0.1",
+            "127.0.0.1:http",
+            "::1:8080",
+            "[::1]",
+            "a b:80",
+            "127.0.0.1:65536",
+        ] {
+            let e = Config::from_vars(&vars(&[("PATRON_BIND", bad)])).unwrap_err();
+            assert_eq!(e.name, "PATRON_BIND", "{bad}");
+            assert!(e.to_string().contains("host:port"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn public_url_is_an_absolute_http_base() {
+        let c = Config::from_vars(&vars(&[(
+            "PATRON_PUBLIC_URL",
+            "https://id.shop.example/patron/",
+        )]))
+        .unwrap();
+        assert_eq!(
+            c.public_url.map(|u| u.to_string()).as_deref(),
+            Some("https://id.shop.example/patron")
+        );
+        assert_eq!(Config::from_vars(&vars(&[])).unwrap().public_url, None);
+        for bad in [
+            "id.shop.example",
+            "ftp://id.shop.example",
+            "https://id.shop.example/?a=1",
+            "https://u:p@id.shop.example",
+            "https://id.shop.example/#x",
+            "/v1",
+        ] {
+            let e = Config::from_vars(&vars(&[("PATRON_PUBLIC_URL", bad)])).unwrap_err();
+            assert_eq!(e.name, "PATRON_PUBLIC_URL", "{bad}");
+        }
     }
 
     #[test]

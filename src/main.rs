@@ -15,7 +15,7 @@ Usage:
   patron openapi                        print the OpenAPI document
   patron keys create --public|--secret  create a merchant API key and print it once
   patron keys list                      list keys (prefix, kind, created, revoked)
-  patron keys revoke <id|prefix>        revoke a key
+  patron keys revoke <id|prefix|key>    revoke a key (its id, the prefix keys list shows, or the key)
   patron keys rotate-jwt                sign new customer JWTs with a new key (old ones stay valid)
   patron keys retire-jwt <kid>          stop accepting JWTs signed by that key, at once
   patron keys list-jwt                  list JWT signing keys
@@ -103,6 +103,7 @@ fn main() -> ExitCode {
         ["keys", "retire-jwt", kid] => runtime.block_on(retire_jwt(config, kid)),
         ["keys", "list-jwt"] => runtime.block_on(list_jwt(config)),
         _ => {
+            eprintln!("patron: {}\n", unknown_command(&args));
             eprint!("{USAGE}");
             return ExitCode::from(2);
         }
@@ -113,6 +114,21 @@ fn main() -> ExitCode {
             eprintln!("patron: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The line printed before the usage when the command line is not one patron knows.
+fn unknown_command(args: &[&str]) -> String {
+    match args {
+        ["keys", "create"] => "keys create needs --public or --secret".into(),
+        ["keys", "revoke"] => "keys revoke needs the key's id, prefix or the key itself".into(),
+        ["keys", "retire-jwt"] => "keys retire-jwt needs the kid of the key to retire".into(),
+        ["keys", sub, ..] => format!("unknown keys command {sub:?}"),
+        [first, ..] if matches!(*first, "serve" | "migrate" | "openapi" | "keys") => {
+            format!("unexpected arguments after {first:?}: {:?}", &args[1..])
+        }
+        [first, ..] => format!("unknown command {first:?}"),
+        [] => "no command".into(),
     }
 }
 
@@ -135,26 +151,46 @@ async fn serve(config: Config) -> Result<(), String> {
         );
     }
     tracing::info!(
-        port = app.port(),
+        address = %app.listening_url(),
+        public_url = %app.state().config.public_url.as_ref().map_or("", |u| u.as_str()),
         database = %shown_url,
         backend,
         mail = %shown_mail,
-        "patron is listening"
+        "patron is listening on {}",
+        app.listening_url()
     );
     app.run_until_stopped().await.map_err(|e| e.to_string())
 }
 
 async fn migrate(config: Config) -> Result<(), String> {
-    startup::open_database(&config)
+    open_for_cli(&config)
         .await
         .map(|_| println!("migrations applied"))
+}
+
+/// Opens the database a CLI command acts on, saying which on stderr: run in the wrong
+/// directory, `patron keys list` would otherwise show an empty list of a new SQLite file.
+async fn open_for_cli(config: &Config) -> Result<patron::db::Db, String> {
+    let is_new = match &config.database_url {
+        patron::config::DatabaseUrl::Sqlite(path) => !path.exists(),
+        _ => false,
+    };
+    eprintln!(
+        "patron: database {}{}",
+        config.database_url,
+        if is_new {
+            " (did not exist: created empty; set PATRON_DATABASE_URL or run from the server's directory)"
+        } else {
+            ""
+        }
+    );
+    startup::open_database(config)
+        .await
         .map_err(|e| e.to_string())
 }
 
 async fn key_service(config: &Config) -> Result<patron::service::KeyService, String> {
-    let db = startup::open_database(config)
-        .await
-        .map_err(|e| e.to_string())?;
+    let db = open_for_cli(config).await?;
     Ok(patron::service::KeyService::new(db, None, None))
 }
 
@@ -193,20 +229,25 @@ async fn list_keys(config: Config) -> Result<(), String> {
 }
 
 async fn revoke_key(config: Config, target: &str) -> Result<(), String> {
+    use patron::service::keys::Revocation;
     let keys = key_service(&config).await?;
     match keys.revoke(target).await.map_err(|e| e.to_string())? {
-        0 => Err(format!("no live key has the id or prefix {target:?}")),
-        n => {
-            println!("revoked {n} key(s)");
+        Revocation::Revoked(id) => {
+            println!("revoked {id}");
             Ok(())
         }
+        Revocation::NotFound => Err(format!(
+            "no live key has the id, prefix or value {target:?} (patron keys list shows them)"
+        )),
+        Revocation::Ambiguous(ids) => Err(format!(
+            "the prefix {target:?} is ambiguous: it matches the live keys {}; revoke one by its id",
+            ids.join(", ")
+        )),
     }
 }
 
 async fn session_service(config: Config) -> Result<patron::service::SessionService, String> {
-    let db = startup::open_database(&config)
-        .await
-        .map_err(|e| e.to_string())?;
+    let db = open_for_cli(&config).await?;
     let sessions = patron::service::SessionService::new(db, std::sync::Arc::new(config));
     // The same check as at server start: a key that cannot be read stops here, and with
     // PATRON_SECRETS_KEY set, keys still in clear are encrypted.

@@ -17,7 +17,7 @@ use crate::service::sessions::{KeysAtRest, SessionError, SessionService};
 pub enum StartupError {
     #[error("database: {0}")]
     Database(#[from] StartupDbError),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr} (PATRON_BIND): {source}")]
     Bind {
         addr: String,
         source: std::io::Error,
@@ -33,7 +33,7 @@ pub enum StartupError {
 }
 
 pub struct Application {
-    port: u16,
+    address: std::net::SocketAddr,
     server: Server,
     state: AppState,
     worker: actix_web::rt::task::JoinHandle<()>,
@@ -74,12 +74,23 @@ pub async fn secure_signing_keys(sessions: &SessionService) -> Result<KeysAtRest
 }
 
 impl Application {
-    pub async fn build(config: Config) -> Result<Self, StartupError> {
+    /// Fallible steps run in an order that keeps a failed start from losing anything the user
+    /// only sees once: the port is taken first and the first key pair made last, so a start
+    /// that cannot serve makes no keys and the next one shows them.
+    pub async fn build(mut config: Config) -> Result<Self, StartupError> {
+        let bind_error = |source| StartupError::Bind {
+            addr: config.bind.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&config.bind).map_err(bind_error)?;
+        let address = listener.local_addr().map_err(bind_error)?;
+        if config.public_url.is_none() {
+            config.public_url = url::Url::parse(&format!("http://{address}")).ok();
+        }
         let config = Arc::new(config);
         let mut db = open_database(&config).await?;
         db.check_pg_async().await;
         let state = AppState::new(config.clone(), db);
-        let initial_keys = state.keys.create_initial_pair().await?;
         secure_signing_keys(&state.sessions).await?;
         state
             .sessions
@@ -90,21 +101,7 @@ impl Application {
             .await
             .map_err(|e| StartupError::Task(e.to_string()))?;
         let mailer = Mailer::from_config(&config).map_err(StartupError::Mail)?;
-        let worker = Worker::new(state.db.clone(), mailer, state.doorbell.clone(), &config);
-        let (stop_worker, stop) = tokio::sync::watch::channel(false);
-        let worker = actix_web::rt::spawn(worker.run(stop));
 
-        let listener = TcpListener::bind(&config.bind).map_err(|source| StartupError::Bind {
-            addr: config.bind.clone(),
-            source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind {
-                addr: config.bind.clone(),
-                source,
-            })?
-            .port();
         let app_state = state.clone();
         let mut server =
             HttpServer::new(move || App::new().configure(http::configure(app_state.clone())))
@@ -117,10 +114,14 @@ impl Application {
             .map_err(|source| StartupError::Bind {
                 addr: config.bind.clone(),
                 source,
-            })?
-            .run();
+            })?;
+        let initial_keys = state.keys.create_initial_pair().await?;
+        let server = server.run();
+        let worker = Worker::new(state.db.clone(), mailer, state.doorbell.clone(), &config);
+        let (stop_worker, stop) = tokio::sync::watch::channel(false);
+        let worker = actix_web::rt::spawn(worker.run(stop));
         Ok(Application {
-            port,
+            address,
             server,
             state,
             worker,
@@ -130,7 +131,12 @@ impl Application {
     }
 
     pub fn port(&self) -> u16 {
-        self.port
+        self.address.port()
+    }
+
+    /// Where the server listens, as a URL (`http://127.0.0.1:8080`).
+    pub fn listening_url(&self) -> String {
+        format!("http://{}", self.address)
     }
 
     pub fn state(&self) -> &AppState {

@@ -1,17 +1,18 @@
 //! The real `patron` binary as an operator runs it: signals, crashes mid-delivery, several
 //! processes on one database. Each scenario runs on SQLite, and on PostgreSQL when
-//! `PATRON_TEST_DATABASE_URL` is set.
+//! `PATRON_TEST_DATABASE_URL` is set (otherwise its PostgreSQL variant is reported as ignored).
 
 #[path = "api/smtp.rs"]
 #[allow(dead_code)]
 mod smtp;
+#[path = "support/database.rs"]
+#[macro_use]
+mod database;
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
+use database::{free_port, Database};
 use serde_json::{json, Value};
 use smtp::SmtpSink;
 
@@ -19,73 +20,12 @@ const PK: &str = "pk_test_processprocess";
 const SK: &str = "sk_test_processprocess";
 const LINK: &str = "http://localhost:3000/login/{token}";
 
-/// A database for one scenario: a SQLite file or a PostgreSQL schema, removed afterwards.
-struct Database {
-    url: String,
-    _dir: Option<tempfile::TempDir>,
-    pg: Option<(String, String)>,
-}
-
-impl Database {
-    fn sqlite() -> Database {
-        let dir = tempfile::tempdir().unwrap();
-        Database {
-            url: format!("sqlite://{}", dir.path().join("p.db").display()),
-            _dir: Some(dir),
-            pg: None,
-        }
-    }
-
-    fn postgres() -> Option<Database> {
-        let base = std::env::var("PATRON_TEST_DATABASE_URL")
-            .ok()
-            .filter(|v| !v.is_empty())?;
-        let schema = format!(
-            "patron_proc_{}_{}",
-            std::process::id(),
-            patron::domain::random::alphanumeric(8).to_lowercase()
-        );
-        let mut conn = diesel::PgConnection::establish(&base).expect("PATRON_TEST_DATABASE_URL");
-        conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
-            .unwrap();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        Some(Database {
-            url: format!("{base}{sep}options=-csearch_path%3D{schema}"),
-            _dir: None,
-            pg: Some((base, schema)),
-        })
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Some((base, schema)) = self.pg.take() {
-            if let Ok(mut conn) = diesel::PgConnection::establish(&base) {
-                let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            }
-        }
-    }
-}
-
-fn databases() -> Vec<Database> {
-    let mut all = vec![Database::sqlite()];
-    match Database::postgres() {
-        Some(pg) => all.push(pg),
-        None if std::env::var("PATRON_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
-            panic!("PATRON_TEST_REQUIRE_POSTGRES=1 but PATRON_TEST_DATABASE_URL is not set")
-        }
-        None => eprintln!("PATRON_TEST_DATABASE_URL is not set: PostgreSQL variant not run"),
-    }
-    all
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+on_both_databases!(
+    sigterm_finishes_in_flight_requests,
+    sigkill_mid_delivery_loses_no_mail,
+    three_processes_share_one_database,
+    concurrent_password_logins_keep_memory_bounded,
+);
 
 struct Patron {
     child: Child,
@@ -178,196 +118,187 @@ async fn post(client: &reqwest::Client, url: String, key: &str, body: Value) -> 
 }
 
 /// SIGTERM lets requests in flight finish, then the process exits cleanly.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_finishes_in_flight_requests() {
-    for db in databases() {
-        let sink = SmtpSink::start().await;
-        let c = client();
-        let patron = Patron::start(&db, sink.port, &[]).ready(&c).await;
-        let (status, _) = post(
-            &c,
-            format!("{}/v1/customers", patron.base),
-            SK,
-            json!({"email": "t@example.com", "password": "slow to hash"}),
-        )
-        .await;
-        assert_eq!(status, 201);
-        // Password logins take a while (Argon2id): start a batch, then ask the process to stop.
-        let logins: Vec<_> = (0..8)
-            .map(|_| {
-                let c = c.clone();
-                let url = format!("{}/v1/customers/login", patron.base);
-                tokio::spawn(async move {
-                    post(
-                        &c,
-                        url,
-                        PK,
-                        json!({"email": "t@example.com", "password": "slow to hash"}),
-                    )
-                    .await
-                    .0
-                })
-            })
-            .collect();
-        tokio::time::sleep(Duration::from_millis(30)).await;
-        let mut patron = patron;
-        patron.signal("TERM");
-        for l in logins {
-            let status = l.await.unwrap();
-            assert_eq!(
-                status, 200,
-                "a request in flight at SIGTERM still gets its answer"
-            );
-        }
-        let exit = patron
-            .wait_exit(Duration::from_secs(30))
-            .expect("patron stops after SIGTERM");
-        assert!(exit.success(), "clean exit: {exit:?}");
-        assert!(
-            c.get(format!("{}/healthz", patron.base))
-                .send()
+async fn sigterm_finishes_in_flight_requests(db: Database) {
+    let sink = SmtpSink::start().await;
+    let c = client();
+    let patron = Patron::start(&db, sink.port, &[]).ready(&c).await;
+    let (status, _) = post(
+        &c,
+        format!("{}/v1/customers", patron.base),
+        SK,
+        json!({"email": "t@example.com", "password": "slow to hash"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    // Password logins take a while (Argon2id): start a batch, then ask the process to stop.
+    let logins: Vec<_> = (0..8)
+        .map(|_| {
+            let c = c.clone();
+            let url = format!("{}/v1/customers/login", patron.base);
+            tokio::spawn(async move {
+                post(
+                    &c,
+                    url,
+                    PK,
+                    json!({"email": "t@example.com", "password": "slow to hash"}),
+                )
                 .await
-                .is_err(),
-            "no longer listening"
+                .0
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let mut patron = patron;
+    patron.signal("TERM");
+    for l in logins {
+        let status = l.await.unwrap();
+        assert_eq!(
+            status, 200,
+            "a request in flight at SIGTERM still gets its answer"
         );
     }
+    let exit = patron
+        .wait_exit(Duration::from_secs(30))
+        .expect("patron stops after SIGTERM");
+    assert!(exit.success(), "clean exit: {exit:?}");
+    assert!(
+        c.get(format!("{}/healthz", patron.base))
+            .send()
+            .await
+            .is_err(),
+        "no longer listening"
+    );
 }
 
 /// Killed in the middle of an SMTP exchange, a restarted patron delivers what was pending.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_mid_delivery_loses_no_mail() {
-    for db in databases() {
-        // A mail server that accepts connections but never answers: the send hangs.
-        let stalled = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let stalled_port = stalled.local_addr().unwrap().port();
-        let held = tokio::spawn(async move {
-            let mut open = Vec::new();
-            while let Ok((s, _)) = stalled.accept().await {
-                open.push(s);
-            }
-        });
-        let c = client();
-        let lease = [("PATRON_MAIL_LEASE_SECONDS", "3")];
-        let mut first = Patron::start(&db, stalled_port, &lease).ready(&c).await;
-        post(
-            &c,
-            format!("{}/v1/customers", first.base),
-            SK,
-            json!({"email": "k@example.com"}),
-        )
-        .await;
-        let (status, _) = post(
-            &c,
-            format!("{}/v1/customers/email-token", first.base),
-            PK,
-            json!({"email": "k@example.com", "base_url": LINK}),
-        )
-        .await;
-        assert_eq!(status, 200);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        first.signal("KILL");
-        first.wait_exit(Duration::from_secs(5)).expect("killed");
-        held.abort();
+async fn sigkill_mid_delivery_loses_no_mail(db: Database) {
+    // A mail server that accepts connections but never answers: the send hangs.
+    let stalled = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stalled_port = stalled.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = stalled.accept().await {
+            open.push(s);
+        }
+    });
+    let c = client();
+    let lease = [("PATRON_MAIL_LEASE_SECONDS", "3")];
+    let mut first = Patron::start(&db, stalled_port, &lease).ready(&c).await;
+    post(
+        &c,
+        format!("{}/v1/customers", first.base),
+        SK,
+        json!({"email": "k@example.com"}),
+    )
+    .await;
+    let (status, _) = post(
+        &c,
+        format!("{}/v1/customers/email-token", first.base),
+        PK,
+        json!({"email": "k@example.com", "base_url": LINK}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    first.signal("KILL");
+    first.wait_exit(Duration::from_secs(5)).expect("killed");
+    held.abort();
 
-        let sink = SmtpSink::start().await;
-        let second = Patron::start(&db, sink.port, &lease).ready(&c).await;
-        let mails = sink
-            .wait_for("k@example.com", 1, Duration::from_secs(20))
-            .await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        assert_eq!(sink.mails_to("k@example.com").len(), 1, "delivered once");
-        let (status, _) = post(
-            &c,
-            format!("{}/v1/customers/exchange-token", second.base),
-            PK,
-            json!({"token": mails[0].token()}),
-        )
+    let sink = SmtpSink::start().await;
+    let second = Patron::start(&db, sink.port, &lease).ready(&c).await;
+    let mails = sink
+        .wait_for("k@example.com", 1, Duration::from_secs(20))
         .await;
-        assert_eq!(status, 200, "the link from the recovered mail works");
-    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.mails_to("k@example.com").len(), 1, "delivered once");
+    let (status, _) = post(
+        &c,
+        format!("{}/v1/customers/exchange-token", second.base),
+        PK,
+        json!({"token": mails[0].token()}),
+    )
+    .await;
+    assert_eq!(status, 200, "the link from the recovered mail works");
 }
 
 /// Three processes on one database behind a round-robin client: a login started on one is
 /// finished on another, each mail goes out once, and per-IP limits count across processes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_processes_share_one_database() {
-    for db in databases() {
-        let sink = SmtpSink::start().await;
-        let c = client();
-        let limits = [("PATRON_RATE_LIMIT_EMAIL_TOKEN_PER_MINUTE", "20")];
-        let mut nodes = Vec::new();
-        // One at a time first, so they do not all race to migrate an empty database
-        // (they could; the test is about serving).
-        for _ in 0..3 {
-            nodes.push(Patron::start(&db, sink.port, &limits).ready(&c).await);
-        }
-        let n = 9;
-        for i in 0..n {
-            let node = &nodes[i % 3];
-            let (status, _) = post(
-                &c,
-                format!("{}/v1/customers", node.base),
-                SK,
-                json!({"email": format!("rr{i}@example.com")}),
-            )
+async fn three_processes_share_one_database(db: Database) {
+    let sink = SmtpSink::start().await;
+    let c = client();
+    let limits = [("PATRON_RATE_LIMIT_EMAIL_TOKEN_PER_MINUTE", "20")];
+    let mut nodes = Vec::new();
+    // One at a time first, so they do not all race to migrate an empty database
+    // (they could; the test is about serving).
+    for _ in 0..3 {
+        nodes.push(Patron::start(&db, sink.port, &limits).ready(&c).await);
+    }
+    let n = 9;
+    for i in 0..n {
+        let node = &nodes[i % 3];
+        let (status, _) = post(
+            &c,
+            format!("{}/v1/customers", node.base),
+            SK,
+            json!({"email": format!("rr{i}@example.com")}),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    for i in 0..n {
+        let node = &nodes[(i + 1) % 3];
+        let (status, _) = post(
+            &c,
+            format!("{}/v1/customers/email-token", node.base),
+            PK,
+            json!({"email": format!("rr{i}@example.com"), "base_url": LINK}),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    for i in 0..n {
+        let mail = sink
+            .wait_for(&format!("rr{i}@example.com"), 1, Duration::from_secs(20))
             .await;
-            assert_eq!(status, 201);
-        }
-        for i in 0..n {
-            let node = &nodes[(i + 1) % 3];
-            let (status, _) = post(
+        let node = &nodes[(i + 2) % 3];
+        let (status, body) = post(
+            &c,
+            format!("{}/v1/customers/exchange-token", node.base),
+            PK,
+            json!({"token": mail[0].token()}),
+        )
+        .await;
+        assert_eq!(
+            status, 200,
+            "started on one process, finished on another: {body}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(sink.mails().len(), n, "each mail once across three workers");
+
+    // 9 link requests so far from this IP; the limit is 20 a minute over all processes.
+    let mut statuses = Vec::new();
+    for i in 0..14 {
+        let node = &nodes[i % 3];
+        statuses.push(
+            post(
                 &c,
                 format!("{}/v1/customers/email-token", node.base),
                 PK,
-                json!({"email": format!("rr{i}@example.com"), "base_url": LINK}),
+                json!({"email": "nobody@example.com", "base_url": LINK}),
             )
-            .await;
-            assert_eq!(status, 200);
-        }
-        for i in 0..n {
-            let mail = sink
-                .wait_for(&format!("rr{i}@example.com"), 1, Duration::from_secs(20))
-                .await;
-            let node = &nodes[(i + 2) % 3];
-            let (status, body) = post(
-                &c,
-                format!("{}/v1/customers/exchange-token", node.base),
-                PK,
-                json!({"token": mail[0].token()}),
-            )
-            .await;
-            assert_eq!(
-                status, 200,
-                "started on one process, finished on another: {body}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(600)).await;
-        assert_eq!(sink.mails().len(), n, "each mail once across three workers");
-
-        // 9 link requests so far from this IP; the limit is 20 a minute over all processes.
-        let mut statuses = Vec::new();
-        for i in 0..14 {
-            let node = &nodes[i % 3];
-            statuses.push(
-                post(
-                    &c,
-                    format!("{}/v1/customers/email-token", node.base),
-                    PK,
-                    json!({"email": "nobody@example.com", "base_url": LINK}),
-                )
-                .await
-                .0,
-            );
-        }
-        let ok = statuses.iter().filter(|s| **s == 200).count();
-        let limited = statuses.iter().filter(|s| **s == 429).count();
-        // Usually 11 pass and 3 are refused; a minute boundary in the middle resets the count.
-        assert!(limited >= 1 || ok == 14, "{statuses:?}");
-        assert!(
-            ok <= 11 || limited == 0,
-            "the limit held across processes: {statuses:?}"
+            .await
+            .0,
         );
     }
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    // Usually 11 pass and 3 are refused; a minute boundary in the middle resets the count.
+    assert!(limited >= 1 || ok == 14, "{statuses:?}");
+    assert!(
+        ok <= 11 || limited == 0,
+        "the limit held across processes: {statuses:?}"
+    );
 }
 
 /// The largest resident set the process has had, from the kernel (`VmHWM`), in MiB.
@@ -383,50 +314,47 @@ fn peak_rss_mib(pid: u32) -> u64 {
 
 /// Each Argon2id hash holds 19 MiB: 300 logins at once must not hold 300 of them. Hashes run
 /// a few at a time; what cannot get a turn soon is refused with 503 and `Retry-After`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_password_logins_keep_memory_bounded() {
-    for db in databases() {
-        let sink = SmtpSink::start().await;
-        let c = client();
-        let patron = Patron::start(
-            &db,
-            sink.port,
-            &[("PATRON_RATE_LIMIT_LOGIN_PER_MINUTE", "0")],
-        )
-        .ready(&c)
-        .await;
-        let logins: Vec<_> = (0..300)
-            .map(|i| {
-                let c = c.clone();
-                let url = format!("{}/v1/customers/login", patron.base);
-                tokio::spawn(async move {
-                    let res = c
-                        .post(url)
-                        .header("X-Authorization", PK)
-                        .json(&json!({"email": format!("nobody{i}@example.com"), "password": "wrong password"}))
-                        .send()
-                        .await
-                        .unwrap();
-                    let retry_after = res.headers().get("retry-after").is_some();
-                    (res.status().as_u16(), retry_after)
-                })
+async fn concurrent_password_logins_keep_memory_bounded(db: Database) {
+    let sink = SmtpSink::start().await;
+    let c = client();
+    let patron = Patron::start(
+        &db,
+        sink.port,
+        &[("PATRON_RATE_LIMIT_LOGIN_PER_MINUTE", "0")],
+    )
+    .ready(&c)
+    .await;
+    let logins: Vec<_> = (0..300)
+        .map(|i| {
+            let c = c.clone();
+            let url = format!("{}/v1/customers/login", patron.base);
+            tokio::spawn(async move {
+                let res = c
+                    .post(url)
+                    .header("X-Authorization", PK)
+                    .json(&json!({"email": format!("nobody{i}@example.com"), "password": "wrong password"}))
+                    .send()
+                    .await
+                    .unwrap();
+                let retry_after = res.headers().get("retry-after").is_some();
+                (res.status().as_u16(), retry_after)
             })
-            .collect();
-        let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
-        for l in logins {
-            let (status, retry_after) = l.await.unwrap();
-            if status == 503 {
-                assert!(retry_after, "a busy answer says when to come back");
-            }
-            *statuses.entry(status).or_default() += 1;
+        })
+        .collect();
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    for l in logins {
+        let (status, retry_after) = l.await.unwrap();
+        if status == 503 {
+            assert!(retry_after, "a busy answer says when to come back");
         }
-        let only_expected = statuses.keys().all(|s| *s == 401 || *s == 503);
-        assert!(only_expected, "{statuses:?}");
-        assert!(statuses.get(&401).is_some_and(|n| *n > 0), "{statuses:?}");
-        let peak = peak_rss_mib(patron.child.id());
-        assert!(
-            peak < 200,
-            "peak RSS {peak} MiB under 300 concurrent logins ({statuses:?})"
-        );
+        *statuses.entry(status).or_default() += 1;
     }
+    let only_expected = statuses.keys().all(|s| *s == 401 || *s == 503);
+    assert!(only_expected, "{statuses:?}");
+    assert!(statuses.get(&401).is_some_and(|n| *n > 0), "{statuses:?}");
+    let peak = peak_rss_mib(patron.child.id());
+    assert!(
+        peak < 200,
+        "peak RSS {peak} MiB under 300 concurrent logins ({statuses:?})"
+    );
 }

@@ -45,23 +45,37 @@ pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ApiKeyRow>> {
         .load(conn)
 }
 
-/// Revokes by id or by the key's display prefix; returns how many keys it revoked.
-pub fn revoke(
-    conn: &mut DbConnection,
-    id_or_prefix: &str,
-    at: NaiveDateTime,
-) -> QueryResult<usize> {
+/// How an operator names a key to revoke.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyRef<'a> {
+    Id(&'a str),
+    Prefix(&'a str),
+    Hash(&'a str),
+}
+
+/// The ids of the live keys `target` names (more than one only for a shared prefix).
+pub fn live_ids(conn: &mut DbConnection, target: KeyRef<'_>) -> QueryResult<Vec<String>> {
+    let live = api_keys::table
+        .filter(api_keys::revoked_at.is_null())
+        .select(api_keys::id)
+        .order(api_keys::created_at.asc());
+    match target {
+        KeyRef::Id(id) => live.filter(api_keys::id.eq(id)).load(conn),
+        KeyRef::Prefix(p) => live.filter(api_keys::key_prefix.eq(p)).load(conn),
+        KeyRef::Hash(h) => live.filter(api_keys::key_hash.eq(h)).load(conn),
+    }
+}
+
+/// Revokes one live key by id; whether it was still live.
+pub fn revoke(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
     diesel::update(
         api_keys::table
-            .filter(
-                api_keys::id
-                    .eq(id_or_prefix)
-                    .or(api_keys::key_prefix.eq(id_or_prefix)),
-            )
+            .filter(api_keys::id.eq(id))
             .filter(api_keys::revoked_at.is_null()),
     )
     .set(api_keys::revoked_at.eq(Some(at)))
     .execute(conn)
+    .map(|n| n == 1)
 }
 
 /// Holds other starting replicas back while one decides whether to create the first keys.

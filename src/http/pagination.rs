@@ -141,24 +141,22 @@ impl<T: Serialize> Paginated<T> {
     }
 }
 
-/// This request's URL with `page` replaced.
+/// This request's URL with `page` replaced, on `PATRON_PUBLIC_URL`: request headers (`Host`,
+/// `X-Forwarded-*`) are the client's to choose and must not steer where a link points.
 fn page_url(req: &HttpRequest, page: u32) -> String {
-    let info = req.connection_info();
-    let base = format!("{}://{}{}", info.scheme(), info.host(), req.path());
-    let mut url = match url::Url::parse(&base) {
-        Ok(u) => u,
-        Err(_) => return format!("{}?page={page}", req.path()),
-    };
+    let base = req
+        .app_data::<actix_web::web::Data<crate::http::AppState>>()
+        .and_then(|state| state.config.public_url.as_ref())
+        .map(|u| u.as_str().trim_end_matches('/'))
+        .unwrap_or_default();
     let kept: Vec<(String, String)> = url::form_urlencoded::parse(req.query_string().as_bytes())
         .filter(|(k, _)| k != "page")
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
-    {
-        let mut pairs = url.query_pairs_mut();
-        for (k, v) in &kept {
-            pairs.append_pair(k, v);
-        }
-        pairs.append_pair("page", &page.to_string());
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &kept {
+        query.append_pair(k, v);
     }
-    url.to_string()
+    query.append_pair("page", &page.to_string());
+    format!("{base}{}?{}", req.path(), query.finish())
 }

@@ -60,6 +60,18 @@ impl From<diesel::result::Error> for KeyError {
 }
 
 /// A key as shown once to its owner, and what is stored of it.
+/// What `revoke` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked(String),
+    NotFound,
+    /// Several live keys share the prefix given: their ids, so the operator can pick one.
+    Ambiguous(Vec<String>),
+}
+
+/// `pk_`/`sk_` and six characters: what `keys list` shows of a key.
+const DISPLAY_PREFIX_LEN: usize = 9;
+
 #[derive(Debug, Clone)]
 pub struct IssuedKey {
     pub id: String,
@@ -183,11 +195,34 @@ impl KeyService {
             .collect())
     }
 
-    /// Revokes the key with this id or display prefix; returns how many were revoked.
-    pub async fn revoke(&self, id_or_prefix: &str) -> Result<usize, KeyError> {
-        let target = id_or_prefix.to_owned();
+    /// Revokes the one live key `target` names: its id (`key_...`), the whole key, or its
+    /// prefix as `patron keys list` prints it (with or without the trailing `…`).
+    pub async fn revoke(&self, target: &str) -> Result<Revocation, KeyError> {
+        let target = target
+            .trim()
+            .trim_end_matches('…')
+            .trim_end_matches("...")
+            .to_owned();
+        let whole_key_hash = (target.len() > DISPLAY_PREFIX_LEN).then(|| hex(&hash(&target)));
         self.db
-            .run(move |conn| q::revoke(conn, &target, db::now()).map_err(KeyError::from))
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    let by = match &whole_key_hash {
+                        _ if target.starts_with("key_") => q::KeyRef::Id(&target),
+                        Some(h) => q::KeyRef::Hash(h),
+                        None => q::KeyRef::Prefix(&target),
+                    };
+                    let ids = q::live_ids(conn, by)?;
+                    match ids.as_slice() {
+                        [] => Ok(Revocation::NotFound),
+                        [id] => {
+                            q::revoke(conn, id, db::now())?;
+                            Ok(Revocation::Revoked(id.clone()))
+                        }
+                        _ => Ok(Revocation::Ambiguous(ids)),
+                    }
+                })
+            })
             .await
     }
 }
@@ -199,7 +234,7 @@ fn new_key(kind: KeyKind) -> (ApiKeyRow, IssuedKey) {
         id: id.clone(),
         kind: kind.as_str().to_owned(),
         // Enough to recognise the key in a list, far too little to guess the rest.
-        key_prefix: key.chars().take(kind.prefix().len() + 6).collect(),
+        key_prefix: key.chars().take(DISPLAY_PREFIX_LEN).collect(),
         key_hash: hex(&hash(&key)),
         created_at: db::now(),
         revoked_at: None,

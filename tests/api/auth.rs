@@ -126,7 +126,10 @@ async fn created_keys_work_and_revoked_keys_do_not(backend: Backend) {
             .send()
     };
     assert_eq!(get().await.unwrap().status(), 200);
-    assert_eq!(app.state.keys.revoke(&issued.id).await.unwrap(), 1);
+    assert_eq!(
+        app.state.keys.revoke(&issued.id).await.unwrap(),
+        patron::service::keys::Revocation::Revoked(issued.id.clone())
+    );
     let (status, err) = status_json(get().await.unwrap()).await;
     assert_eq!(status, 401, "a revoked key is refused at once");
     assert_error(&err, 401, "authentication_error", "invalid_api_key");

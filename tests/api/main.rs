@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod auth;
 mod customers;
+mod deployment_files;
 mod health;
 mod hostile_input;
 mod listing;

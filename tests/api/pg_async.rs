@@ -10,7 +10,7 @@ use patron::db::pg_async::PgReader;
 use patron::db::{self, sessions, signing_keys, DbError};
 use patron::domain::Email;
 
-use crate::helpers::{postgres_enabled, Backend, TestApp};
+use crate::helpers::{Backend, TestApp};
 
 fn full_customer(id: &str, email: &str) -> CustomerRow {
     let now = db::now();
@@ -28,26 +28,24 @@ fn full_customer(id: &str, email: &str) -> CustomerRow {
     )
 }
 
-/// A server on PostgreSQL, its database handle and its asynchronous reader; `None` without
-/// PostgreSQL.
-async fn postgres_app() -> Option<(TestApp, patron::db::Db, PgReader)> {
-    if !postgres_enabled() {
-        return None;
-    }
+/// A server on PostgreSQL, its database handle and its asynchronous reader.
+async fn postgres_app() -> (TestApp, patron::db::Db, PgReader) {
     let app = TestApp::spawn(Backend::Postgres).await;
     let db = app.state.db.clone();
     let reader = db
         .pg_async()
         .expect("the test URL takes the asynchronous path")
         .clone();
-    Some((app, db, reader))
+    (app, db, reader)
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    not(patron_pg),
+    ignore = "PostgreSQL: set PATRON_TEST_DATABASE_URL to run"
+)]
 async fn async_session_check_reads_what_diesel_reads() {
-    let Some((_app, db, reader)) = postgres_app().await else {
-        return;
-    };
+    let (_app, db, reader) = postgres_app().await;
     let full = full_customer("cstmr_AsyncFull0001", "full@example.com");
     let bare = CustomerRow::new(
         "cstmr_AsyncBare0001".into(),
@@ -132,10 +130,11 @@ async fn async_session_check_reads_what_diesel_reads() {
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    not(patron_pg),
+    ignore = "PostgreSQL: set PATRON_TEST_DATABASE_URL to run"
+)]
 async fn async_connection_is_encrypted_as_libpq_would_be() {
-    if !postgres_enabled() {
-        return;
-    }
     let app = TestApp::spawn(Backend::Postgres).await;
     let DatabaseUrl::Postgres(url) = app.db.url.clone() else {
         unreachable!()
@@ -176,10 +175,11 @@ async fn async_connection_is_encrypted_as_libpq_would_be() {
 /// The server closes the kept connection (a restart or an idle timeout did): the next customer
 /// request reconnects instead of failing.
 #[actix_web::test]
+#[cfg_attr(
+    not(patron_pg),
+    ignore = "PostgreSQL: set PATRON_TEST_DATABASE_URL to run"
+)]
 async fn a_closed_connection_is_replaced_without_an_error() {
-    if !postgres_enabled() {
-        return;
-    }
     let name = format!(
         "patron_reconnect_{}",
         patron::domain::random::alphanumeric(8).to_lowercase()
@@ -258,10 +258,12 @@ fn order(id: usize, customer_id: Option<&str>, minutes: i64) -> OrderRow {
 }
 
 #[actix_web::test]
+#[cfg_attr(
+    not(patron_pg),
+    ignore = "PostgreSQL: set PATRON_TEST_DATABASE_URL to run"
+)]
 async fn async_order_list_reads_what_diesel_reads() {
-    let Some((_app, db, reader)) = postgres_app().await else {
-        return;
-    };
+    let (_app, db, reader) = postgres_app().await;
     let owner = full_customer("cstmr_AsyncOrders01", "orders@example.com");
     let other = full_customer("cstmr_AsyncOrders02", "other@example.com");
     let rows: Vec<OrderRow> = (0..5)

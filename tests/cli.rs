@@ -1,0 +1,292 @@
+//! The `patron` command as an operator types it: first start, key commands, mistakes.
+
+#[path = "support/database.rs"]
+#[macro_use]
+#[allow(dead_code)]
+mod database;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use database::Database;
+
+on_both_databases!(
+    keys_are_shown_on_the_first_start_that_serves,
+    keys_revoke_takes_the_id_the_listed_prefix_or_the_whole_key,
+);
+
+/// `patron` in `dir` with only the given variables (and PATH).
+fn command(dir: &std::path::Path, env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_patron"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn run(dir: &std::path::Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    command(dir, env).args(args).output().expect("run patron")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A running server whose stdout and stderr are collected as they come.
+struct Served {
+    child: Child,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Served {
+    fn start(mut cmd: Command) -> Served {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start patron");
+        let collect = |mut from: Box<dyn Read + Send>| {
+            let into = Arc::new(Mutex::new(String::new()));
+            let sink = into.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = from.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    sink.lock()
+                        .unwrap()
+                        .push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+            into
+        };
+        let stdout = collect(Box::new(child.stdout.take().unwrap()));
+        let stderr = collect(Box::new(child.stderr.take().unwrap()));
+        Served {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Waits until stderr holds `needle`, or the process ends, or 60 s pass.
+    fn wait_stderr(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let err = self.stderr.lock().unwrap().clone();
+            if err.contains(needle) {
+                return err;
+            }
+            let exited = self.child.try_wait().unwrap().is_some();
+            assert!(
+                !exited && Instant::now() < deadline,
+                "patron never logged {needle:?}; stderr: {err}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the readers drain what the process wrote last.
+                std::thread::sleep(Duration::from_millis(100));
+                return status;
+            }
+            assert!(Instant::now() < deadline, "patron did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The value printed after `label` on stdout (`secret (back office): sk_...`).
+fn printed_after(out: &str, label: &str) -> Option<String> {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix(label))
+        .map(|rest| rest.trim().to_owned())
+}
+
+/// The port is taken on the very first start: that start fails and makes no keys, so the next
+/// start, which serves, is the one that shows them (and they work).
+async fn keys_are_shown_on_the_first_start_that_serves(db: Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let bind = format!("127.0.0.1:{port}");
+    let env = [
+        ("PATRON_BIND", bind.as_str()),
+        ("PATRON_DATABASE_URL", db.url.as_str()),
+        ("PATRON_LOG", "info"),
+    ];
+
+    let mut failed = Served::start(command(dir.path(), &env));
+    let status = failed.wait_exit();
+    let (out, err) = (
+        failed.stdout.lock().unwrap().clone(),
+        failed.stderr.lock().unwrap().clone(),
+    );
+    assert!(!status.success(), "a taken port is a failed start");
+    assert!(
+        err.contains("PATRON_BIND"),
+        "the error names the setting: {err}"
+    );
+    assert!(
+        !out.contains("pk_") && !out.contains("sk_"),
+        "no keys were made or shown by a start that could not serve: {out}"
+    );
+    drop(taken);
+
+    let mut served = Served::start(command(dir.path(), &env));
+    let log = served.wait_stderr("patron is listening");
+    assert!(
+        log.contains(&format!("patron is listening on http://{bind}")),
+        "the start log names the full address: {log}"
+    );
+    let out = served.stdout.lock().unwrap().clone();
+    let public = printed_after(&out, "public (storefront):").expect("public key shown");
+    let secret = printed_after(&out, "secret (back office):").expect("secret key shown");
+    assert!(
+        public.starts_with("pk_") && secret.starts_with("sk_"),
+        "{out}"
+    );
+
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let res = client
+        .get(format!("http://{bind}/v1/customers"))
+        .header("X-Authorization", &secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "the shown secret key works");
+    let res = client
+        .get(format!("http://{bind}/v1/customers"))
+        .header("X-Authorization", &public)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "the shown public key is a public key");
+}
+
+async fn keys_revoke_takes_the_id_the_listed_prefix_or_the_whole_key(db: Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("PATRON_DATABASE_URL", db.url.as_str())];
+    let create = || {
+        let out = run(dir.path(), &env, &["keys", "create", "--secret"]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let key = text(&out.stdout).trim().to_owned();
+        let id = text(&out.stderr)
+            .split_whitespace()
+            .find(|w| w.starts_with("key_"))
+            .expect("the key's id")
+            .to_owned();
+        (key, id)
+    };
+    let (by_key, by_key_id) = create();
+    let (by_prefix, by_prefix_id) = create();
+    let (_, by_id) = create();
+
+    let list = text(&run(dir.path(), &env, &["keys", "list"]).stdout);
+    let listed_prefix = list
+        .lines()
+        .find(|l| l.starts_with(&by_prefix_id))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .expect("keys list shows the prefix")
+        .to_owned();
+    assert!(
+        listed_prefix.ends_with('…') && by_prefix.starts_with(listed_prefix.trim_end_matches('…')),
+        "{list}"
+    );
+
+    for (target, id) in [
+        (by_key.as_str(), &by_key_id),
+        (listed_prefix.as_str(), &by_prefix_id),
+        (by_id.as_str(), &by_id),
+    ] {
+        let out = run(dir.path(), &env, &["keys", "revoke", target]);
+        assert!(out.status.success(), "{target}: {}", text(&out.stderr));
+        assert_eq!(
+            text(&out.stdout).trim(),
+            format!("revoked {id}"),
+            "{target}"
+        );
+    }
+    let list = text(&run(dir.path(), &env, &["keys", "list"]).stdout);
+    for id in [&by_key_id, &by_prefix_id, &by_id] {
+        let line = list.lines().find(|l| l.starts_with(id.as_str())).unwrap();
+        assert!(!line.trim_end().ends_with('-'), "{id} is revoked: {line}");
+    }
+
+    let again = run(dir.path(), &env, &["keys", "revoke", &by_key]);
+    assert!(!again.status.success(), "a revoked key is not found again");
+    assert!(
+        text(&again.stderr).contains("no live key"),
+        "{}",
+        text(&again.stderr)
+    );
+    let wrong = run(
+        dir.path(),
+        &env,
+        &["keys", "revoke", "sk_notakeyatallnotakeyatall"],
+    );
+    assert!(!wrong.status.success());
+}
+
+#[test]
+fn mistakes_are_named_before_the_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &[], &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("patron: unknown command \"frobnicate\""),
+        "an error line comes first: {err}"
+    );
+    assert!(err.contains("Usage:"), "{err}");
+
+    let out = run(dir.path(), &[], &["keys", "create"]);
+    assert!(text(&out.stderr).starts_with("patron: keys create needs --public or --secret"));
+
+    let out = run(dir.path(), &[("PATRON_BIND", "18084")], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("PATRON_BIND") && err.contains("host:port"),
+        "the variable and the expected form are named: {err}"
+    );
+    assert!(
+        !dir.path().join("patron.db").exists(),
+        "a bad setting stops before anything is created"
+    );
+}
+
+#[test]
+fn cli_commands_say_which_database_they_act_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &[], &["keys", "list"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("patron.db") && err.contains("did not exist"),
+        "a new empty database is called out: {err}"
+    );
+    let out = run(dir.path(), &[], &["keys", "list"]);
+    let err = text(&out.stderr);
+    assert!(err.contains("patron.db"), "{err}");
+    assert!(!err.contains("did not exist"), "{err}");
+}
