@@ -145,7 +145,53 @@ async fn created_keys_work_and_revoked_keys_do_not(backend: Backend) {
     assert_ne!(PUBLIC_KEY, key);
 }
 
+/// Two live keys that share their listed prefix: revoking by that prefix is refused as
+/// ambiguous and revokes neither; each can still be revoked by its id.
+async fn an_ambiguous_key_prefix_revokes_nothing(backend: Backend) {
+    use patron::db::api_keys::{self, ApiKeyRow};
+    use patron::service::keys::Revocation;
+    let app = TestApp::spawn(backend).await;
+    let row = |id: &str, hash: &str| ApiKeyRow {
+        id: id.into(),
+        kind: "secret".into(),
+        key_prefix: "sk_Twins1".into(),
+        key_hash: hash.into(),
+        created_at: chrono::Utc::now().naive_utc(),
+        revoked_at: None,
+    };
+    let (a, b) = (row("key_twinA", "aa"), row("key_twinB", "bb"));
+    app.state
+        .db
+        .run(move |conn| {
+            api_keys::insert(conn, &a)?;
+            api_keys::insert(conn, &b).map_err(patron::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    for shown in ["sk_Twins1", "sk_Twins1…"] {
+        assert_eq!(
+            app.state.keys.revoke(shown).await.unwrap(),
+            Revocation::Ambiguous(vec!["key_twinA".into(), "key_twinB".into()]),
+            "{shown}"
+        );
+    }
+    assert_eq!(
+        app.state.keys.revoke("key_twinB").await.unwrap(),
+        Revocation::Revoked("key_twinB".into())
+    );
+    assert_eq!(
+        app.state.keys.revoke("sk_Twins1…").await.unwrap(),
+        Revocation::Revoked("key_twinA".into()),
+        "once one is revoked the prefix names the other alone"
+    );
+    assert_eq!(
+        app.state.keys.revoke("sk_Twins1").await.unwrap(),
+        Revocation::NotFound
+    );
+}
+
 crate::on_both_backends!(
+    an_ambiguous_key_prefix_revokes_nothing,
     secret_endpoints_refuse_missing_bad_and_public_keys,
     first_start_generates_a_working_pair_once,
     created_keys_work_and_revoked_keys_do_not,
