@@ -126,8 +126,8 @@ pub struct ProfileInput {
     pub lastname: Option<Option<String>>,
     pub phone: Option<Option<String>>,
     pub external_id: Option<Option<String>>,
-    pub meta: Option<Value>,
-    pub password: Option<String>,
+    pub meta: Option<Option<Value>>,
+    pub password: Option<Option<String>>,
     pub current_password: Option<String>,
 }
 
@@ -157,8 +157,9 @@ impl ProfileInput {
         };
         let password = self
             .password
-            .as_deref()
-            .and_then(|p| c.take(Password::parse("password", p)));
+            .clone()
+            .flatten()
+            .and_then(|p| c.take(Password::parse("password", &p)));
         let patch = self.common(&mut c);
         c.finish()?;
         let email = email.ok_or_else(|| {
@@ -186,10 +187,19 @@ impl ProfileInput {
             }
             Some(Some(raw)) => c.take(Email::parse(&raw)),
         };
-        let password = self
-            .password
-            .as_deref()
-            .and_then(|p| c.take(Password::parse("password", p)));
+        let password = match self.password.clone() {
+            None => None,
+            // Only a new password replaces one; there is no removing it.
+            Some(None) => {
+                c.add(
+                    "password_required",
+                    "password",
+                    "The password cannot be removed: leave it out to keep it.",
+                );
+                None
+            }
+            Some(Some(p)) => c.take(Password::parse("password", &p)),
+        };
         let current_password = self.current_password.clone();
         let mut patch = self.common(&mut c);
         c.finish()?;
@@ -213,7 +223,10 @@ impl ProfileInput {
                 blank_to_none(self.external_id),
                 MAX_EXTERNAL_ID_LEN,
             ),
-            meta: self.meta.and_then(|m| c.take(Meta::parse(m))),
+            // `null` is an empty meta: stored as none, which clears it.
+            meta: self
+                .meta
+                .and_then(|m| c.take(Meta::parse(m.unwrap_or(Value::Null)))),
             password: None,
             current_password: None,
         }
@@ -242,7 +255,7 @@ mod tests {
         let input = ProfileInput {
             email: Some(Some("nope".into())),
             firstname: Some(Some("x".repeat(MAX_NAME_LEN + 1))),
-            meta: Some(json!(3)),
+            meta: Some(Some(json!(3))),
             ..Default::default()
         };
         let err = input.into_new().unwrap_err();
@@ -267,5 +280,23 @@ mod tests {
         }
         .into_patch()
         .is_err());
+    }
+
+    #[test]
+    fn patch_clears_meta_on_null_and_refuses_to_remove_the_password() {
+        let clear = ProfileInput {
+            meta: Some(None),
+            ..Default::default()
+        };
+        assert_eq!(clear.into_patch().unwrap().meta, Some(Meta::default()));
+        let keep = ProfileInput::default().into_patch().unwrap();
+        assert_eq!(keep.meta, None);
+        let err = ProfileInput {
+            password: Some(None),
+            ..Default::default()
+        }
+        .into_patch()
+        .unwrap_err();
+        assert_eq!(err.code, "password_required");
     }
 }

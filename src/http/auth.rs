@@ -105,6 +105,12 @@ pub fn bearer_token(req: &HttpRequest) -> Option<String> {
         .then(|| value[6..].trim().to_owned())
 }
 
+/// A merchant key (`pk_...`, `sk_...`) in the bearer header is a common mistake; a customer
+/// JWT never starts so. Told by its shape alone, without checking the key.
+fn is_merchant_key(token: &str) -> bool {
+    token.starts_with("pk_") || token.starts_with("sk_")
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
@@ -120,6 +126,14 @@ impl FromRequest for Caller {
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("app state missing".into()))?;
             if let Some(token) = bearer {
+                if is_merchant_key(&token) {
+                    return Err(ApiError::Unauthenticated {
+                        code: "api_key_as_bearer",
+                        message: "This is a merchant API key: send it in the X-Authorization \
+                                  header, not as Authorization: Bearer (which is for customer \
+                                  tokens).",
+                    });
+                }
                 let session = state.authenticate_customer(&token).await?;
                 return Ok(Caller::Customer(Box::new(session)));
             }

@@ -54,6 +54,7 @@ pub fn typed<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
             .into())
         }
     };
+    super::nul::check_json(&value)?;
     serde_path_to_error::deserialize(value).map_err(|e| {
         let field = e.path().to_string();
         let field = if field.is_empty() || field == "." {

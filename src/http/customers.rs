@@ -92,7 +92,9 @@ pub struct CustomerCreate {
     pub password: Option<String>,
 }
 
-/// A partial update: fields left out keep their value, `null` clears an optional field.
+/// A partial update: a field left out keeps its value, `null` clears it (`firstname`,
+/// `lastname`, `phone`, `external_id`, `meta`), a value sets it. `email` and `password` cannot
+/// be cleared: `null` for them is refused (422).
 ///
 /// With the secret key every field may be set. A customer's own token may set `firstname`,
 /// `lastname`, `phone`, `password` (with `current_password`) and `email`, which only mails a
@@ -102,7 +104,7 @@ pub struct CustomerUpdate {
     /// With the secret key: set at once. With the customer's own token: a confirmation goes
     /// to the new address and the change applies when it is used.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<String>, format = Email)]
+    #[schema(value_type = String, format = Email)]
     pub email: Option<Option<String>>,
     /// For a customer's own email change: where the confirmation link points (`{token}` is
     /// replaced, else `token=` is added). Without it the mail carries a code to enter.
@@ -120,12 +122,14 @@ pub struct CustomerUpdate {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 255)]
     pub external_id: Option<Option<String>>,
-    #[serde(default)]
+    /// Any JSON object (at most 16 KiB), replacing the stored one; `null` or `[]` clears it.
+    #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Object>)]
-    pub meta: Option<Value>,
+    pub meta: Option<Option<Value>>,
     /// A new password (8 to 128 characters). Every other session is logged out.
-    #[schema(write_only, min_length = 8, max_length = 128)]
-    pub password: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String, write_only, min_length = 8, max_length = 128)]
+    pub password: Option<Option<String>>,
     /// Required when a customer changes their own existing password.
     #[schema(write_only)]
     pub current_password: Option<String>,
@@ -139,8 +143,8 @@ impl From<CustomerCreate> for ProfileInput {
             lastname: b.lastname,
             phone: b.phone,
             external_id: b.external_id,
-            meta: b.meta,
-            password: b.password,
+            meta: b.meta.map(Some),
+            password: b.password.map(Some),
             current_password: None,
         }
     }
@@ -167,6 +171,9 @@ pub struct CustomerDeleted {
     pub deleted: bool,
 }
 
+/// The longest `query` or `email` a list accepts: no name or address stored is longer.
+const MAX_SEARCH_LEN: usize = 255;
+
 /// Filters and sorting of the customer list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -175,9 +182,12 @@ pub struct CustomerListParams {
     #[serde(rename = "sortBy")]
     #[param(rename = "sortBy")]
     pub sort_by: Option<String>,
-    /// Matches part of the email, first name or last name, ignoring case.
+    /// Matches part of the email, first name or last name, ignoring case (at most 255
+    /// characters).
+    #[param(max_length = 255)]
     pub query: Option<String>,
-    /// Exact email, ignoring case.
+    /// Exact email, ignoring case (at most 255 characters).
+    #[param(max_length = 255)]
     pub email: Option<String>,
     /// Exact external id.
     pub external_id: Option<String>,
@@ -190,8 +200,10 @@ pub struct CustomerList {
     pub meta: super::pagination::PageMeta,
 }
 
-/// The id in the path; anything malformed is simply not found.
+/// The id in the path; anything malformed is simply not found, but NUL is refused by name as
+/// everywhere else.
 pub fn path_customer_id(raw: &str) -> Result<CustomerId, ApiError> {
+    super::nul::check_path("customer_id", raw)?;
     CustomerId::parse(raw).ok_or_else(ApiError::customer_not_found)
 }
 
@@ -277,15 +289,12 @@ pub async fn list(
         Err(_) => raw.to_lowercase(),
     });
     let query = non_empty(&params.query).map(|q| q.to_lowercase());
-    for (name, value) in [("query", &query), ("email", &email)] {
-        if value
-            .as_ref()
-            .is_some_and(|v| v.len() > 255 || v.contains('\0'))
-        {
+    for (name, raw) in [("query", &params.query), ("email", &params.email)] {
+        if non_empty(raw).is_some_and(|v| v.chars().count() > MAX_SEARCH_LEN) {
             c.add(
                 "invalid_parameter",
                 name,
-                format!("The {name} is not a valid search."),
+                format!("The {name} may not be greater than {MAX_SEARCH_LEN} characters."),
             );
         }
     }

@@ -4,12 +4,14 @@ pub mod accounts;
 pub mod auth;
 pub mod body;
 pub mod client;
+pub mod cors;
 pub mod customers;
 pub mod email_change;
 pub mod error;
 pub mod fields;
 pub mod health;
 pub mod login;
+pub mod nul;
 pub mod openapi;
 pub mod orders;
 pub mod pagination;
@@ -140,39 +142,6 @@ async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
     Err(ApiError::MethodNotAllowed)
 }
 
-/// Browsers may call patron from the origins in `PATRON_CORS_ORIGINS` (`*` for any; unset,
-/// loopback only, for a storefront in development). Authentication is by header, never by
-/// cookie, so no credentials are allowed.
-fn cors(origins: &[String]) -> actix_cors::Cors {
-    let allowed: Vec<String> = origins.to_vec();
-    actix_cors::Cors::default()
-        .allowed_origin_fn(move |origin, _| {
-            let Ok(origin) = origin.to_str() else {
-                return false;
-            };
-            if allowed.is_empty() {
-                return url::Url::parse(origin).is_ok_and(|u| {
-                    u.scheme() == "http" && matches!(u.host_str(), Some("localhost" | "127.0.0.1"))
-                });
-            }
-            allowed
-                .iter()
-                .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
-        })
-        .allowed_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
-        .allowed_headers([
-            "X-Authorization",
-            "X-Chec-Agent",
-            "Authorization",
-            "Content-Type",
-            "Accept",
-            "X-Request-Id",
-            "Idempotency-Key",
-        ])
-        .expose_headers(["X-Request-Id", "Retry-After"])
-        .max_age(600)
-}
-
 /// A resource that answers 405 (in the Chec error body) to methods it has no route for.
 fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
@@ -195,9 +164,12 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                 .into()
             }))
             .service(
+                // The last `wrap` runs first: the request context is outermost so that what
+                // CORS refuses still gets a request id and Chec's body.
                 web::scope("")
+                    .wrap(middleware::from_fn(nul::refuse_in_query))
+                    .wrap(cors::cors(&cors_origins))
                     .wrap(middleware::from_fn(request_id::request_context))
-                    .wrap(cors(&cors_origins))
                     .route("/healthz", web::get().to(health::healthz))
                     .route("/readyz", web::get().to(health::readyz))
                     .route("/.well-known/jwks.json", web::get().to(login::jwks))
@@ -272,6 +244,7 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                             .route(web::put().to(customers::update))
                             .route(web::delete().to(customers::delete)),
                     )
+                    .service(web::redirect("/docs", "/docs/").permanent())
                     .service(
                         SwaggerUi::new("/docs/{_:.*}")
                             .url("/openapi.json", openapi::ApiDoc::openapi()),

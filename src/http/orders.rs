@@ -300,15 +300,42 @@ pub struct OrderCreate {
     pub created: Option<i64>,
 }
 
-/// Status and meta changes.
+/// Status and meta changes: a field left out keeps its value, a value sets it. `null` clears
+/// `meta`; a status cannot be cleared, so `null` for one is refused (422).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OrderUpdate {
-    pub status: Option<String>,
-    pub status_payment: Option<String>,
-    pub status_fulfillment: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub status: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub status_payment: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = String)]
+    pub status_fulfillment: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<Object>)]
     pub meta: Option<Option<Value>>,
+}
+
+/// A status change: left out keeps the status, `null` is refused, a value is checked by `parse`.
+fn status_change(
+    c: &mut Collector,
+    field: &str,
+    raw: Option<Option<String>>,
+    parse: fn(&mut Collector, Option<&str>) -> String,
+) -> Option<String> {
+    match raw? {
+        None => {
+            c.add(
+                "required",
+                field,
+                format!("The {field} cannot be cleared: leave it out to keep it."),
+            );
+            None
+        }
+        Some(s) => Some(parse(c, Some(&s))),
+    }
 }
 
 /// Parses the raw body. Line items are read field by field so each error names its path.
@@ -520,6 +547,7 @@ impl From<OrderError> for ApiError {
 }
 
 fn path_order_id(raw: &str) -> Result<OrderId, ApiError> {
+    super::nul::check_path("order_id", raw)?;
     OrderId::parse(raw).ok_or_else(order_not_found)
 }
 
@@ -686,18 +714,19 @@ pub async fn update(
     let dto: OrderUpdate = typed(body.into_inner())?;
     let mut c = Collector::new();
     let patch = OrderPatch {
-        status: dto
-            .status
-            .as_deref()
-            .map(|s| order::order_status(&mut c, Some(s))),
-        status_payment: dto
-            .status_payment
-            .as_deref()
-            .map(|s| order::payment_status(&mut c, Some(s))),
-        status_fulfillment: dto
-            .status_fulfillment
-            .as_deref()
-            .map(|s| order::fulfillment_status(&mut c, Some(s))),
+        status: status_change(&mut c, "status", dto.status, order::order_status),
+        status_payment: status_change(
+            &mut c,
+            "status_payment",
+            dto.status_payment,
+            order::payment_status,
+        ),
+        status_fulfillment: status_change(
+            &mut c,
+            "status_fulfillment",
+            dto.status_fulfillment,
+            order::fulfillment_status,
+        ),
         meta: dto.meta.map(|m| object(&mut c, "meta", m)),
     };
     c.finish()?;

@@ -9,6 +9,9 @@ use crate::service::customers::SortDirection;
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 200;
+/// The largest page number: what a 32-bit signed integer holds, the `int32` clients generated
+/// from the OpenAPI document use.
+pub const MAX_PAGE: u32 = i32::MAX as u32;
 
 /// The parameters of a paginated list, as text so that a bad value is a 422 naming it.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -17,8 +20,8 @@ pub struct PageParams {
     /// Items per page, 1 to 200 (default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
-    /// Page number, from 1.
-    #[param(value_type = Option<u32>, minimum = 1)]
+    /// Page number, from 1 to 2147483647; a page past the last is empty.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 2147483647)]
     pub page: Option<String>,
     /// `asc` or `desc` (default `desc`).
     #[serde(rename = "sortDirection")]
@@ -37,9 +40,15 @@ fn positive(c: &mut Collector, field: &str, raw: Option<&str>, default: u32, max
     let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
         return default;
     };
-    match raw.parse::<u32>() {
-        Ok(n) if n >= 1 && n <= max => n,
-        Ok(n) if n > max => {
+    let parsed = raw.parse::<u32>();
+    // Digits beyond u32 are a number too large, not a malformed one.
+    let too_large = match parsed {
+        Ok(n) => n > max,
+        Err(_) => raw.bytes().all(|b| b.is_ascii_digit()),
+    };
+    match parsed {
+        Ok(n) if n >= 1 && !too_large => n,
+        _ if too_large => {
             c.add(
                 "invalid_parameter",
                 field,
@@ -61,7 +70,7 @@ fn positive(c: &mut Collector, field: &str, raw: Option<&str>, default: u32, max
 impl PageParams {
     pub fn parse(&self, c: &mut Collector) -> Paging {
         let limit = positive(c, "limit", self.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT);
-        let page = positive(c, "page", self.page.as_deref(), 1, u32::MAX);
+        let page = positive(c, "page", self.page.as_deref(), 1, MAX_PAGE);
         let direction = match self.sort_direction.as_deref().map(str::trim) {
             None | Some("") => SortDirection::Desc,
             Some(d) if d.eq_ignore_ascii_case("desc") => SortDirection::Desc,

@@ -1,15 +1,18 @@
 //! Per-request context: a request id (echoed as `X-Request-Id`, quoted in every error body and
-//! log line), one access log line, protective headers, and the guarantee that every error
-//! response, including actix's own 404/405/413, is Chec's JSON.
+//! log line), one access log line, protective headers, HEAD served as GET, and the guarantee
+//! that every error response, including actix's own 404/405/413 and CORS refusals, is Chec's
+//! JSON.
 
 use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{Error, ResponseError};
 
+use super::cors;
 use super::error::ApiError;
 use crate::domain::random;
 
@@ -36,13 +39,18 @@ fn incoming_id(req: &ServiceRequest) -> Option<String> {
 }
 
 pub async fn request_context(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let id = incoming_id(&req).unwrap_or_else(|| format!("req_{}", random::alphanumeric(20)));
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
+    // HEAD is GET without the body, wherever GET is routed. actix-http decided from the
+    // request line that no body goes out, so only the routing needs to see GET.
+    if method == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
 
     let mut res = REQUEST_ID
         .scope(id.clone(), async move {
@@ -54,10 +62,18 @@ pub async fn request_context(
                         .error()
                         .is_some_and(|e| e.as_error::<ApiError>().is_some());
                     if (status.is_client_error() || status.is_server_error()) && !ours {
-                        // An error actix made itself (routing, payload limits): answer in our shape.
-                        let api = ApiError::from_status(status);
-                        let (req, _) = res.into_parts();
-                        Ok(ServiceResponse::new(req, api.error_response()).map_into_right_body())
+                        // An error actix or actix-cors made itself (routing, payload limits, a
+                        // refused origin): answer in our shape, keeping the CORS headers.
+                        let api =
+                            cors::refusal(&res).unwrap_or_else(|| ApiError::from_status(status));
+                        let (req, old) = res.into_parts();
+                        let mut new = api.error_response();
+                        for (name, value) in old.headers() {
+                            if cors::is_cors_header(name) {
+                                new.headers_mut().append(name.clone(), value.clone());
+                            }
+                        }
+                        Ok(ServiceResponse::new(req, new).map_into_right_body())
                     } else {
                         Ok(res.map_into_left_body())
                     }

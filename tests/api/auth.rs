@@ -190,8 +190,46 @@ async fn an_ambiguous_key_prefix_revokes_nothing(backend: Backend) {
     );
 }
 
+async fn a_merchant_key_as_bearer_is_told_to_use_x_authorization(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.create_email("b@example.com").await;
+    let one = format!("/v1/customers/{}", c["id"].as_str().unwrap());
+    for key in [
+        crate::helpers::SECRET_KEY,
+        PUBLIC_KEY,
+        "sk_live_notarealkey",
+    ] {
+        for path in ["/v1/customers", one.as_str()] {
+            let res = app
+                .client
+                .get(app.url(path))
+                .header("Authorization", format!("Bearer {key}"))
+                .send()
+                .await
+                .unwrap();
+            let (status, err) = status_json(res).await;
+            assert_eq!(status, 401, "{key} {path}: {err}");
+            assert_error(&err, 401, "authentication_error", "api_key_as_bearer");
+            let message = err["error"]["message"].as_str().unwrap();
+            assert!(message.contains("X-Authorization"), "{message}");
+        }
+    }
+    // A JWT that is merely wrong keeps its own answer.
+    let res = app
+        .client
+        .get(app.url(&one))
+        .header("Authorization", "Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln")
+        .send()
+        .await
+        .unwrap();
+    let (status, err) = status_json(res).await;
+    assert_eq!(status, 401);
+    assert_error(&err, 401, "authentication_error", "invalid_bearer_token");
+}
+
 crate::on_both_backends!(
     an_ambiguous_key_prefix_revokes_nothing,
+    a_merchant_key_as_bearer_is_told_to_use_x_authorization,
     secret_endpoints_refuse_missing_bad_and_public_keys,
     first_start_generates_a_working_pair_once,
     created_keys_work_and_revoked_keys_do_not,

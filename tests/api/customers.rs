@@ -263,6 +263,108 @@ async fn delete_erases_the_customer(backend: Backend) {
     app.create_email("GONE@example.com").await;
 }
 
+/// Every nullable field of `PUT /v1/customers/{id}`, with a value to set and its empty rendering.
+const NULLABLE: [(&str, &str); 5] = [
+    ("firstname", "\"Ann\""),
+    ("lastname", "\"Lee\""),
+    ("phone", "\"555\""),
+    ("external_id", "\"crm-1\""),
+    ("meta", "{\"tier\": \"gold\"}"),
+];
+
+fn cleared(field: &str) -> Value {
+    if field == "meta" {
+        json!([])
+    } else {
+        Value::Null
+    }
+}
+
+/// PUTs `body` as `who` and returns the customer as stored afterwards.
+async fn put_and_read(app: &TestApp, path: &str, jwt: Option<&str>, body: Value) -> Value {
+    let req = match jwt {
+        Some(jwt) => app.bearer(Method::PUT, path, jwt),
+        None => app.secret(Method::PUT, path),
+    };
+    let (status, u) = status_json(req.json(&body).send().await.unwrap()).await;
+    assert_eq!(status, 200, "{body}: {u}");
+    let (_, stored) = status_json(app.secret(Method::GET, path).send().await.unwrap()).await;
+    assert_eq!(stored, u, "{body}: the answer is what was stored");
+    stored
+}
+
+/// For each field: left out keeps it, `null` clears it (and only it), a value sets it.
+async fn check_absent_null_value(app: &TestApp, path: &str, jwt: Option<&str>, fields: &[&str]) {
+    let full: serde_json::Map<String, Value> = NULLABLE
+        .iter()
+        .map(|(f, v)| ((*f).to_owned(), serde_json::from_str(v).unwrap()))
+        .collect();
+    let before = put_and_read(app, path, None, Value::Object(full.clone())).await;
+    for field in fields {
+        let kept = put_and_read(app, path, jwt, json!({})).await;
+        assert_eq!(kept[*field], full[*field], "{field}: absent keeps");
+        let after = put_and_read(app, path, jwt, json!({ *field: null })).await;
+        assert_eq!(after[*field], cleared(field), "{field}: null clears");
+        for (other, _) in NULLABLE.iter().filter(|(o, _)| o != field) {
+            assert_eq!(
+                after[*other], before[*other],
+                "{field}: null leaves {other}"
+            );
+        }
+        let set = put_and_read(app, path, jwt, json!({ *field: full[*field] })).await;
+        assert_eq!(set[*field], full[*field], "{field}: a value sets");
+    }
+}
+
+async fn every_nullable_field_is_kept_cleared_or_set_by_the_merchant(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.create_email("nullable@example.com").await;
+    let path = format!("/v1/customers/{}", c["id"].as_str().unwrap());
+    let all: Vec<&str> = NULLABLE.iter().map(|(f, _)| *f).collect();
+    check_absent_null_value(&app, &path, None, &all).await;
+}
+
+async fn a_customer_keeps_clears_or_sets_their_own_fields(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.create_email("own@example.com").await;
+    let id = c["id"].as_str().unwrap();
+    let path = format!("/v1/customers/{id}");
+    let jwt = app.issue_jwt(id).await;
+    check_absent_null_value(&app, &path, Some(&jwt), &["firstname", "lastname", "phone"]).await;
+    // The merchant's fields stay the merchant's, even to clear them.
+    for field in ["meta", "external_id"] {
+        let res = app
+            .bearer(Method::PUT, &path, &jwt)
+            .json(&json!({ field: null }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{field}");
+    }
+}
+
+async fn fields_that_cannot_be_cleared_refuse_null(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app
+        .create_customer(json!({"email": "keep@example.com", "password": "correct horse"}))
+        .await;
+    let path = format!("/v1/customers/{}", c["id"].as_str().unwrap());
+    for field in ["email", "password"] {
+        let (status, err) = status_json(
+            app.secret(Method::PUT, &path)
+                .json(&json!({ field: null, "firstname": "Changed" }))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 422, "{field}: {err}");
+        assert!(err["error"]["errors"][field].is_array(), "{field}: {err}");
+    }
+    let (_, now) = status_json(app.secret(Method::GET, &path).send().await.unwrap()).await;
+    assert_eq!(now, c, "a refused update changed nothing");
+}
+
 crate::on_both_backends!(
     create_returns_201_and_chec_shape,
     minimal_customer_has_nulls_and_empty_meta,
@@ -271,4 +373,7 @@ crate::on_both_backends!(
     update_refuses_bad_data_and_changes_nothing,
     unknown_and_malformed_ids_are_404,
     delete_erases_the_customer,
+    every_nullable_field_is_kept_cleared_or_set_by_the_merchant,
+    a_customer_keeps_clears_or_sets_their_own_fields,
+    fields_that_cannot_be_cleared_refuse_null,
 );

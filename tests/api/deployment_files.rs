@@ -82,8 +82,8 @@ fn images_are_pinned_and_patron_is_checked_and_unprivileged() {
     );
     let user = dockerfile
         .lines()
-        .filter_map(|l| l.strip_prefix("USER "))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("USER "))
         .expect("the image names its user");
     assert!(!matches!(user.trim(), "root" | "0"), "runs as {user}");
 }

@@ -18,7 +18,78 @@ async fn health_and_readiness_answer(backend: Backend) {
     assert_eq!((status, body["status"].as_str()), (200, Some("ready")));
 }
 
-crate::on_both_backends!(health_and_readiness_answer);
+async fn head_is_answered_wherever_get_is(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.create_email("head@example.com").await;
+    let one = format!("/v1/customers/{}", c["id"].as_str().unwrap());
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/openapi.json",
+        "/.well-known/jwks.json",
+        "/docs/",
+        "/docs/index.html",
+    ] {
+        let get = app.client.get(app.url(path)).send().await.unwrap();
+        let head = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), get.status(), "HEAD {path}");
+        assert_eq!(get.status(), 200, "GET {path}");
+        assert_eq!(
+            head.headers().get("content-type"),
+            get.headers().get("content-type"),
+            "HEAD {path}"
+        );
+        assert!(head.headers().contains_key("x-request-id"), "HEAD {path}");
+        // On the wire: the headers and nothing after them.
+        let request = format!("HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let answer = app.raw(request.as_bytes()).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "HEAD {path}: {answer}");
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("?");
+        assert_eq!(body, "", "HEAD {path} sends no body");
+    }
+    // The API's reads too, with their own status.
+    let head = app.secret(Method::HEAD, &one).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    let head = app.client.head(app.url(&one)).send().await.unwrap();
+    assert_eq!(head.status(), 401, "as GET without a key");
+    let head = app
+        .secret(Method::HEAD, "/v1/customers/email-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 405, "no GET there, so no HEAD");
+}
+
+async fn docs_redirects_to_docs_slash(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for method in [Method::GET, Method::HEAD] {
+        let res = client
+            .request(method.clone(), app.url("/docs"))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            [301, 308].contains(&res.status().as_u16()),
+            "{method} /docs: {}",
+            res.status()
+        );
+        assert_eq!(res.headers()["location"], "/docs/", "{method}");
+    }
+    let res = app.client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(res.status(), 200, "followed, the UI");
+    assert!(res.text().await.unwrap().contains("swagger"));
+}
+
+crate::on_both_backends!(
+    health_and_readiness_answer,
+    head_is_answered_wherever_get_is,
+    docs_redirects_to_docs_slash,
+);
 
 /// PostgreSQL goes away under a running patron: requests get 503 (not 500), readiness fails,
 /// and when the database is back the service recovers by itself with no data lost.

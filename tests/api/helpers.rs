@@ -247,6 +247,19 @@ impl TestApp {
         )
     }
 
+    /// Sends bytes as they are (what an HTTP client would refuse to send, or to check what goes
+    /// over the wire) and returns the whole answer as text: status line, headers, body.
+    pub async fn raw(&self, request: &[u8]) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let addr = self.address.trim_start_matches("http://");
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(request).await.expect("send");
+        let mut answer = Vec::new();
+        // The server may close without a clean shutdown after refusing the request.
+        let _ = stream.read_to_end(&mut answer).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

@@ -1,8 +1,9 @@
 //! `GET /v1/customers`: Chec pagination, sorting, search and exact filters.
 
+use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, Backend, TestApp};
+use crate::helpers::{assert_error, status_json, Backend, TestApp};
 
 fn emails(body: &Value) -> Vec<String> {
     body["data"]
@@ -207,12 +208,53 @@ async fn page_links_ignore_the_host_header(backend: Backend) {
     );
 }
 
+async fn too_large_page_and_long_query_say_the_limit(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.create_email("limits@example.com").await;
+    let orders = format!("/v1/customers/{}/orders", c["id"].as_str().unwrap());
+    for path in ["/v1/customers", "/v1/orders", orders.as_str()] {
+        for (query, field, says) in [
+            ("page=99999999999", "page", "2147483647"),
+            ("page=2147483648", "page", "2147483647"),
+            ("limit=99999999999999999999", "limit", "200"),
+        ] {
+            let url = format!("{path}?{query}");
+            let (status, err) =
+                status_json(app.secret(Method::GET, &url).send().await.unwrap()).await;
+            assert_eq!(status, 422, "{url}: {err}");
+            assert_error(&err, 422, "unprocessable_entity", "invalid_parameter");
+            let message = err["error"]["errors"][field][0]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                message.contains("greater than") && message.contains(says),
+                "{url}: {message}"
+            );
+        }
+    }
+    let (status, _) = app.list("?page=2147483647").await;
+    assert_eq!(
+        status, 200,
+        "the largest page is an empty page, not an error"
+    );
+    let long = "a".repeat(256);
+    let (status, err) = app.list(&format!("?query={long}")).await;
+    assert_eq!(status, 422, "{err}");
+    let message = err["error"]["errors"]["query"][0]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("255 characters"), "{message}");
+    let (status, _) = app.list(&format!("?query={}", "ñ".repeat(255))).await;
+    assert_eq!(status, 200, "the limit counts characters, not bytes");
+}
+
 crate::on_both_backends!(
     page_links_ignore_the_host_header,
     paginates_like_chec,
     sorts_by_allowed_columns,
     bad_parameters_are_422_not_500,
     searches_and_filters,
+    too_large_page_and_long_query_say_the_limit,
 );
 
 /// On PostgreSQL, `?query=` is served by the trigram indexes (when pg_trgm can be installed, as

@@ -520,6 +520,81 @@ async fn browsers_may_call_from_allowed_origins(backend: Backend) {
     assert!(evil.headers().get("access-control-allow-origin").is_none());
 }
 
+async fn order_meta_is_kept_cleared_or_set_and_statuses_refuse_null(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = app.create_email("om@example.com").await;
+    let (_, o) = record(&app, book_order(c["id"].as_str().unwrap())).await;
+    let path = format!("/v1/orders/{}", o["id"].as_str().unwrap());
+    let put = |body: Value| {
+        let req = app.secret(Method::PUT, &path).json(&body);
+        async move { status_json(req.send().await.unwrap()).await }
+    };
+    let (status, kept) = put(json!({"status": "open"})).await;
+    assert_eq!(status, 200, "{kept}");
+    assert_eq!(kept["meta"], json!({"channel": "web"}), "absent keeps");
+    let (_, set) = put(json!({"meta": {"tracking": "1Z"}})).await;
+    assert_eq!(set["meta"], json!({"tracking": "1Z"}), "a value sets");
+    let (_, cleared) = put(json!({"meta": null})).await;
+    assert_eq!(cleared["meta"], json!([]), "null clears");
+    assert_eq!(cleared["status_payment"], "paid");
+    for field in ["status", "status_payment", "status_fulfillment"] {
+        let (status, err) = put(json!({ field: null, "meta": {"x": 1} })).await;
+        assert_eq!(status, 422, "{field}: {err}");
+        assert!(err["error"]["errors"][field].is_array(), "{field}: {err}");
+    }
+    let (_, now) = status_json(app.secret(Method::GET, &path).send().await.unwrap()).await;
+    assert_eq!(now["meta"], json!([]), "refused updates changed nothing");
+    assert_eq!(now["status_fulfillment"], o["status_fulfillment"]);
+}
+
+async fn a_refused_preflight_is_a_chec_error_with_a_request_id(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| {
+        c.cors_origins = vec!["https://shop.example".into()]
+    })
+    .await;
+    for (origin, method, code) in [
+        ("https://evil.example", "POST", "cors_origin_not_allowed"),
+        ("https://shop.example", "PATCH", "cors_method_not_allowed"),
+    ] {
+        let res = app
+            .client
+            .request(Method::OPTIONS, app.url("/v1/customers/email-token"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", method)
+            .header("X-Request-Id", "preflight-1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.headers()["x-request-id"],
+            "preflight-1",
+            "{origin} {method}"
+        );
+        assert!(res.headers().get("access-control-allow-origin").is_none());
+        let (status, err) = status_json(res).await;
+        assert_eq!(status, 403, "{origin} {method}: {err}");
+        assert_error(&err, 403, "forbidden", code);
+        assert_eq!(err["error"]["request_id"], "preflight-1");
+    }
+    // An allowed origin's error keeps its CORS headers, so the browser may read it, also when
+    // the error is rewritten into Chec's shape (the docs' own 404 is a bare one).
+    let res = app
+        .client
+        .get(app.url("/docs/no-such-file.js"))
+        .header("Origin", "https://shop.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://shop.example"
+    );
+    assert!(res.headers().contains_key("x-request-id"));
+    let (status, err) = status_json(res).await;
+    assert_eq!(status, 404);
+    assert_error(&err, 404, "not_found", "not_found");
+}
+
 crate::on_both_backends!(
     orders_are_recorded_with_exact_money,
     yen_has_no_decimals,
@@ -529,4 +604,6 @@ crate::on_both_backends!(
     customers_read_their_own_orders_newest_first,
     erasing_a_customer_keeps_orders_without_personal_data,
     browsers_may_call_from_allowed_origins,
+    order_meta_is_kept_cleared_or_set_and_statuses_refuse_null,
+    a_refused_preflight_is_a_chec_error_with_a_request_id,
 );

@@ -41,7 +41,7 @@ run_timeout="${FUZZ_RUN_TIMEOUT:-180}"
 budget="${FUZZ_BUDGET:-420}"
 public_key=pk_test_fuzzfuzzfuzz
 secret_key=sk_test_fuzzfuzzfuzz
-checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
+checks="${FUZZ_CHECKS:-all}"
 phases=examples,coverage,fuzzing,stateful
 
 # --- the binary ----------------------------------------------------------------------------------
