@@ -19,9 +19,9 @@ use crate::service::accounts::{AccountError, Registration};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
-    #[schema(format = Email)]
+    #[schema(value_type = String, required = true, format = Email)]
     pub email: Option<String>,
-    #[schema(write_only, min_length = 8, max_length = 128)]
+    #[schema(value_type = String, required = true, write_only, min_length = 8, max_length = 128)]
     pub password: Option<String>,
     pub firstname: Option<String>,
     pub lastname: Option<String>,
@@ -29,37 +29,39 @@ pub struct RegisterRequest {
     #[schema(value_type = Option<Object>)]
     pub meta: Option<Value>,
     /// Where the verification link points; `{token}` is replaced, else `token=` is added.
-    #[schema(example = "http://localhost:3000/verify?token={token}")]
+    #[schema(value_type = String, required = true, example = "http://localhost:3000/verify?token={token}")]
     pub base_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct TokenRequest {
+    #[schema(value_type = String, required = true, min_length = 1)]
     pub token: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct PasswordLoginRequest {
-    #[schema(format = Email)]
+    #[schema(value_type = String, required = true, format = Email)]
     pub email: Option<String>,
-    #[schema(write_only)]
+    #[schema(value_type = String, required = true, write_only)]
     pub password: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResetEmailRequest {
-    #[schema(format = Email)]
+    #[schema(value_type = String, required = true, format = Email)]
     pub email: Option<String>,
-    #[schema(example = "http://localhost:3000/reset?token={token}")]
+    #[schema(value_type = String, required = true, example = "http://localhost:3000/reset?token={token}")]
     pub base_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResetRequest {
+    #[schema(value_type = String, required = true, min_length = 1)]
     pub token: Option<String>,
-    #[schema(write_only, min_length = 8, max_length = 128)]
+    #[schema(value_type = String, required = true, write_only, min_length = 8, max_length = 128)]
     pub password: Option<String>,
-    #[schema(write_only)]
+    #[schema(value_type = String, required = true, write_only)]
     pub confirm_password: Option<String>,
 }
 
@@ -200,6 +202,20 @@ pub async fn login(
     caller.require_merchant()?;
     state.limit(&client, Limit::Login).await?;
     let body: PasswordLoginRequest = typed(body.into_inner())?;
+    // A missing field is the client's mistake, named as such; a wrong value is only ever
+    // "incorrect", whatever was wrong.
+    let mut c = Collector::new();
+    if body.email.is_none() {
+        c.add("email_required", "email", "The email field is required.");
+    }
+    if body.password.is_none() {
+        c.add(
+            "password_required",
+            "password",
+            "The password field is required.",
+        );
+    }
+    c.finish()?;
     let (Some(email), Some(password)) = (body.email, body.password) else {
         return Err(AccountError::InvalidCredentials.into());
     };
@@ -260,10 +276,8 @@ pub async fn reset_verify(
     caller.require_merchant()?;
     state.limit(&client, Limit::TokenUse).await?;
     let body: TokenRequest = typed(body.into_inner())?;
-    let valid = match body.token.as_deref() {
-        Some(t) => state.accounts.reset_token_valid(t).await?,
-        None => false,
-    };
+    let token = fields::required_token(body.token)?;
+    let valid = state.accounts.reset_token_valid(&token).await?;
     Ok(HttpResponse::Ok().json(TokenValidity { valid }))
 }
 

@@ -74,11 +74,14 @@ impl Caller {
         }
     }
 
-    /// A customer's bearer token; a merchant key is refused.
+    /// A customer's bearer token. Without one the credential this endpoint takes is missing
+    /// (401, RFC 9110), whatever merchant key came along: Commerce.js sends its public key
+    /// with every call, the customer's token beside it.
     pub fn require_customer(&self) -> Result<&CustomerSession, ApiError> {
-        self.session().ok_or(ApiError::Forbidden {
+        self.session().ok_or(ApiError::Unauthenticated {
             code: "customer_token_required",
-            message: "This endpoint needs a customer's bearer token.",
+            message:
+                "This endpoint needs a customer's token: send it as Authorization: Bearer <jwt>.",
         })
     }
 

@@ -39,11 +39,10 @@ fn json_error(err: JsonPayloadError) -> ApiError {
     }
 }
 
-/// Reads a typed body out of parsed JSON. `null` (what some SDKs send for "nothing") counts
-/// as an empty object.
+/// Reads a typed body out of parsed JSON: an object, as every operation documents. (A GET
+/// body, such as the `null` Commerce.js sends with every request, is never read.)
 pub fn typed<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     let value = match value {
-        Value::Null => Value::Object(Default::default()),
         v @ Value::Object(_) => v,
         _ => {
             return Err(ValidationError::field(
@@ -121,9 +120,14 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(
-            typed::<Sample>(json!([1])),
-            Err(ApiError::Invalid(_))
-        ));
+        for not_an_object in [json!([1]), json!(null), json!("x")] {
+            assert!(
+                matches!(
+                    typed::<Sample>(not_an_object.clone()),
+                    Err(ApiError::Invalid(_))
+                ),
+                "{not_an_object}"
+            );
+        }
     }
 }

@@ -68,7 +68,7 @@ impl From<Customer> for CustomerView {
 pub struct CustomerCreate {
     /// Unique per store, ignoring case.
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = String, format = Email, example = "leslie@example.com")]
+    #[schema(value_type = String, required = true, format = Email, example = "leslie@example.com")]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>, max_length = 255)]
@@ -178,7 +178,8 @@ const MAX_SEARCH_LEN: usize = 255;
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CustomerListParams {
-    /// `created_at` (default), `updated_at`, `email`, `firstname` or `lastname`.
+    /// `created_at` (default), `updated_at`, `email`, `firstname` or `lastname` (`created`
+    /// and `updated` are aliases).
     #[serde(rename = "sortBy")]
     #[param(rename = "sortBy")]
     pub sort_by: Option<String>,
@@ -207,16 +208,16 @@ pub fn path_customer_id(raw: &str) -> Result<CustomerId, ApiError> {
     CustomerId::parse(raw).ok_or_else(ApiError::customer_not_found)
 }
 
-fn sort_column(raw: &str) -> Option<SortColumn> {
-    Some(match raw {
-        "created_at" | "created" => SortColumn::CreatedAt,
-        "updated_at" | "updated" => SortColumn::UpdatedAt,
-        "email" => SortColumn::Email,
-        "firstname" => SortColumn::Firstname,
-        "lastname" => SortColumn::Lastname,
-        _ => return None,
-    })
-}
+/// The values of the customer list's `sortBy` (`created` and `updated` are Chec's aliases).
+pub const SORT_BY: &[(&str, SortColumn)] = &[
+    ("created_at", SortColumn::CreatedAt),
+    ("updated_at", SortColumn::UpdatedAt),
+    ("email", SortColumn::Email),
+    ("firstname", SortColumn::Firstname),
+    ("lastname", SortColumn::Lastname),
+    ("created", SortColumn::CreatedAt),
+    ("updated", SortColumn::UpdatedAt),
+];
 
 /// Create a customer.
 #[utoipa::path(
@@ -266,17 +267,13 @@ pub async fn list(
     caller.require_secret()?;
     let mut c = Collector::new();
     let paging = paging.parse(&mut c);
-    let sort = match params.sort_by.as_deref().map(str::trim) {
-        None | Some("") => SortColumn::CreatedAt,
-        Some(raw) => sort_column(raw).unwrap_or_else(|| {
-            c.add(
-                "invalid_parameter",
-                "sortBy",
-                "The sortBy must be one of created_at, updated_at, email, firstname, lastname.",
-            );
-            SortColumn::CreatedAt
-        }),
-    };
+    let sort = super::pagination::one_of(
+        &mut c,
+        "sortBy",
+        params.sort_by.as_deref(),
+        SORT_BY,
+        SortColumn::CreatedAt,
+    );
     let non_empty = |v: &Option<String>| {
         v.as_deref()
             .map(str::trim)

@@ -29,8 +29,9 @@ pub enum ApiError {
         code: &'static str,
         message: &'static str,
     },
+    /// `allow` lists the methods the resource has, for the `Allow` header.
     #[error("method not allowed")]
-    MethodNotAllowed,
+    MethodNotAllowed { allow: &'static str },
     #[error("bad request: {code}")]
     BadRequest { code: &'static str, message: String },
     #[error("payload too large")]
@@ -122,7 +123,8 @@ impl ApiError {
                 message: "You are not allowed to do this.",
             },
             404 => ApiError::not_found(),
-            405 => ApiError::MethodNotAllowed,
+            // Every resource answers its own 405 with `Allow`; one rewritten here names none.
+            405 => ApiError::MethodNotAllowed { allow: "" },
             413 => ApiError::PayloadTooLarge,
             503 => ApiError::Unavailable(format!("status {status}")),
             400..=499 => ApiError::BadRequest {
@@ -145,7 +147,7 @@ impl ApiError {
                 errors,
             } => ("forbidden", code, message.clone(), Some(errors.clone())),
             ApiError::NotFound { code, message } => ("not_found", code, (*message).into(), None),
-            ApiError::MethodNotAllowed => (
+            ApiError::MethodNotAllowed { .. } => (
                 "method_not_allowed",
                 "method_not_allowed",
                 "This method is not allowed on this resource.".into(),
@@ -195,7 +197,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } | ApiError::ForbiddenFields { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -231,6 +233,16 @@ impl ResponseError for ApiError {
             },
         };
         let mut res = HttpResponse::build(status);
+        // RFC 9110: a 401 names the scheme that would do. Only the customer token is an HTTP
+        // authentication scheme; a merchant key goes in its own header.
+        if let ApiError::Unauthenticated { code, .. } = self {
+            if BEARER_CODES.contains(code) {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"patron\""));
+            }
+        }
+        if let ApiError::MethodNotAllowed { allow } = self {
+            res.insert_header((header::ALLOW, *allow));
+        }
         if let ApiError::RateLimited {
             retry_after_secs, ..
         }
@@ -241,6 +253,9 @@ impl ResponseError for ApiError {
         res.json(body)
     }
 }
+
+/// The 401 codes that are about the customer's bearer token.
+const BEARER_CODES: &[&str] = &["customer_token_required", "invalid_bearer_token"];
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {

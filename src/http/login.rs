@@ -17,11 +17,11 @@ use crate::service::login::Login;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EmailTokenRequest {
-    #[schema(format = Email, example = "leslie@example.com")]
+    #[schema(value_type = String, required = true, format = Email, example = "leslie@example.com")]
     pub email: Option<String>,
     /// Where the link points; `{token}` is replaced by the token, or `token=` is added to the
     /// query. Must be on an allowed origin.
-    #[schema(example = "http://localhost:3000/login?token={token}")]
+    #[schema(value_type = String, required = true, example = "http://localhost:3000/login?token={token}")]
     pub base_url: Option<String>,
 }
 
@@ -33,6 +33,7 @@ pub struct Success {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ExchangeTokenRequest {
     /// The token from the login link.
+    #[schema(value_type = String, required = true, min_length = 1)]
     pub token: Option<String>,
 }
 

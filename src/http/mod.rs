@@ -134,17 +134,24 @@ impl AppState {
     }
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
+/// Unknown paths are 404; other methods on the document and the API browser (served by
+/// Swagger UI's own routes) are 405 like every other resource.
+async fn not_found(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    let path = req.path();
+    if path == "/openapi.json" || path == "/docs" || path.starts_with("/docs/") {
+        return Err(ApiError::MethodNotAllowed { allow: "GET, HEAD" });
+    }
     Err(ApiError::not_found())
 }
 
-async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed)
-}
-
-/// A resource that answers 405 (in the Chec error body) to methods it has no route for.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+/// A resource that answers 405 (in Chec's error body) to methods it has no route for, with
+/// `Allow` naming the ones it has (RFC 9110). HEAD is answered wherever GET is (see
+/// `request_id::request_context`). A test holds each `allow` to the routes and the OpenAPI
+/// document.
+fn resource(path: &str, allow: &'static str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(move || async move {
+        Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow })
+    }))
 }
 
 /// Registers every route, with the extractor settings and middleware they rely on.
@@ -170,76 +177,87 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                     .wrap(middleware::from_fn(nul::refuse_in_query))
                     .wrap(cors::cors(&cors_origins))
                     .wrap(middleware::from_fn(request_id::request_context))
-                    .route("/healthz", web::get().to(health::healthz))
-                    .route("/readyz", web::get().to(health::readyz))
-                    .route("/.well-known/jwks.json", web::get().to(login::jwks))
                     .service(
-                        resource("/v1/customers/email-token")
+                        resource("/healthz", "GET, HEAD").route(web::get().to(health::healthz)),
+                    )
+                    .service(resource("/readyz", "GET, HEAD").route(web::get().to(health::readyz)))
+                    .service(
+                        resource("/.well-known/jwks.json", "GET, HEAD")
+                            .route(web::get().to(login::jwks)),
+                    )
+                    .service(
+                        resource("/v1/customers/email-token", "POST")
                             .route(web::post().to(login::email_token)),
                     )
                     .service(
-                        resource("/v1/customers/exchange-token")
+                        resource("/v1/customers/exchange-token", "POST")
                             .route(web::post().to(login::exchange_token)),
                     )
-                    .service(resource("/v1/customers/logout").route(web::post().to(login::logout)))
                     .service(
-                        resource("/v1/customers/logout-all")
+                        resource("/v1/customers/logout", "POST")
+                            .route(web::post().to(login::logout)),
+                    )
+                    .service(
+                        resource("/v1/customers/logout-all", "POST")
                             .route(web::post().to(accounts::logout_all)),
                     )
                     .service(
-                        resource("/v1/customers/register")
+                        resource("/v1/customers/register", "POST")
                             .route(web::post().to(accounts::register)),
                     )
                     .service(
-                        resource("/v1/customers/verify-email")
+                        resource("/v1/customers/verify-email", "POST")
                             .route(web::post().to(accounts::verify_email)),
                     )
-                    .service(resource("/v1/customers/login").route(web::post().to(accounts::login)))
                     .service(
-                        resource("/v1/customers/confirm-email-change")
+                        resource("/v1/customers/login", "POST")
+                            .route(web::post().to(accounts::login)),
+                    )
+                    .service(
+                        resource("/v1/customers/confirm-email-change", "POST")
                             .route(web::post().to(email_change::confirm)),
                     )
                     .service(
-                        resource("/v1/customers/password-reset-email")
+                        resource("/v1/customers/password-reset-email", "POST")
                             .route(web::post().to(accounts::reset_email)),
                     )
                     .service(
-                        resource("/v1/customers/password-reset/verify")
+                        resource("/v1/customers/password-reset/verify", "POST")
                             .route(web::post().to(accounts::reset_verify)),
                     )
                     .service(
-                        resource("/v1/customers/password-reset")
+                        resource("/v1/customers/password-reset", "POST")
                             .route(web::post().to(accounts::reset)),
                     )
                     .service(
-                        resource("/v1/customers/{customer_id}/issue-token")
+                        resource("/v1/customers/{customer_id}/issue-token", "POST")
                             .route(web::post().to(login::issue_token)),
                     )
                     .service(
-                        resource("/v1/customers/{customer_id}/orders")
+                        resource("/v1/customers/{customer_id}/orders", "GET, HEAD")
                             .route(web::get().to(orders::list_for_customer)),
                     )
                     .service(
-                        resource("/v1/customers/{customer_id}/orders/{order_id}")
+                        resource("/v1/customers/{customer_id}/orders/{order_id}", "GET, HEAD")
                             .route(web::get().to(orders::get_for_customer)),
                     )
                     .service(
-                        resource("/v1/orders")
+                        resource("/v1/orders", "GET, HEAD, POST")
                             .route(web::get().to(orders::list))
                             .route(web::post().to(orders::create)),
                     )
                     .service(
-                        resource("/v1/orders/{order_id}")
+                        resource("/v1/orders/{order_id}", "GET, HEAD, PUT")
                             .route(web::get().to(orders::get))
                             .route(web::put().to(orders::update)),
                     )
                     .service(
-                        resource("/v1/customers")
+                        resource("/v1/customers", "GET, HEAD, POST")
                             .route(web::get().to(customers::list))
                             .route(web::post().to(customers::create)),
                     )
                     .service(
-                        resource("/v1/customers/{customer_id}")
+                        resource("/v1/customers/{customer_id}", "GET, HEAD, PUT, DELETE")
                             .route(web::get().to(customers::get))
                             .route(web::put().to(customers::update))
                             .route(web::delete().to(customers::delete)),

@@ -38,7 +38,7 @@ use super::{accounts, customers, email_change, error, health, login, orders, pag
         accounts::ResetEmailRequest, accounts::ResetRequest, accounts::TokenValidity,
         accounts::PasswordChanged,
     )),
-    modifiers(&SecuritySchemes, &CommonErrors),
+    modifiers(&SecuritySchemes, &CommonErrors, &Constraints, &Links),
     tags(
         (name = "customers", description = "Customer records and profiles"),
         (name = "login", description = "Magic links, sessions and the JWT keys"),
@@ -116,6 +116,156 @@ impl Modify for CommonErrors {
                     add("400", "Malformed JSON");
                     add("413", "Body too large");
                     add("422", "Invalid data");
+                }
+            }
+        }
+    }
+}
+
+/// Enumerations the handlers parse with a table: the document lists the table's values, so
+/// that what it promises and what the server accepts cannot drift apart.
+struct Constraints;
+
+impl Modify for Constraints {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        fn names<T>(table: &[(&str, T)]) -> Vec<String> {
+            table.iter().map(|(name, _)| (*name).to_owned()).collect()
+        }
+        fn words(values: Vec<String>) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(values))
+                .into()
+        }
+        order_customer_is_one_of_two(openapi);
+        let customer_sorts = names(customers::SORT_BY);
+        let order_sorts = names(orders::SORT_BY);
+        let directions = names(pagination::DIRECTIONS);
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let Some(get) = item.get.as_mut() else {
+                continue;
+            };
+            for param in get.parameters.iter_mut().flatten() {
+                let utoipa::openapi::RefOr::T(param) = param else {
+                    continue;
+                };
+                match param.name.as_str() {
+                    "sortDirection" => param.schema = Some(words(directions.clone())),
+                    "sortBy" if path == "/v1/customers" => {
+                        param.schema = Some(words(customer_sorts.clone()))
+                    }
+                    "sortBy" => param.schema = Some(words(order_sorts.clone())),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// An order names its customer by `customer_id` or by `customer` (with an email): one of the
+/// two is required, which the derived object schema cannot say alone.
+fn order_customer_is_one_of_two(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema};
+    use utoipa::openapi::RefOr;
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    let Some(RefOr::T(original)) = components.schemas.remove("OrderCreate") else {
+        return;
+    };
+    let one_of_two = AnyOfBuilder::new()
+        .item(ObjectBuilder::new().required("customer_id"))
+        .item(ObjectBuilder::new().required("customer"))
+        .build();
+    let combined = AllOfBuilder::new()
+        .item(original)
+        .item(Schema::AnyOf(one_of_two))
+        .build();
+    components
+        .schemas
+        .insert("OrderCreate".into(), Schema::AllOf(combined).into());
+}
+
+/// OpenAPI links from each answer that names a new or known resource to the operations that
+/// take its id, so that generated clients and stateful fuzzers can chain them.
+struct Links;
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::link::LinkBuilder;
+        use utoipa::openapi::RefOr;
+        type Chain = (
+            &'static str,
+            &'static str,
+            &'static [(&'static str, &'static str)],
+        );
+        const CUSTOMER_ID: &[(&str, &str)] = &[("customer_id", "$response.body#/id")];
+        const SESSION_CUSTOMER: &[(&str, &str)] = &[("customer_id", "$response.body#/customer_id")];
+        const ORDER_ID: &[(&str, &str)] = &[("order_id", "$response.body#/id")];
+        const CUSTOMER_ORDER: &[(&str, &str)] = &[
+            ("customer_id", "$response.body#/customer/id"),
+            ("order_id", "$response.body#/id"),
+        ];
+        let customer: &[Chain] = &[
+            ("GetCustomer", "get_customer", CUSTOMER_ID),
+            ("UpdateCustomer", "update_customer", CUSTOMER_ID),
+            ("DeleteCustomer", "delete_customer", CUSTOMER_ID),
+            ("IssueToken", "issue_token", CUSTOMER_ID),
+            ("ListCustomerOrders", "list_customer_orders", CUSTOMER_ID),
+        ];
+        let session: &[Chain] = &[
+            ("GetCustomer", "get_customer", SESSION_CUSTOMER),
+            ("UpdateCustomer", "update_customer", SESSION_CUSTOMER),
+            (
+                "ListCustomerOrders",
+                "list_customer_orders",
+                SESSION_CUSTOMER,
+            ),
+        ];
+        let order: &[Chain] = &[
+            ("GetOrder", "get_order", ORDER_ID),
+            ("UpdateOrder", "update_order", ORDER_ID),
+            ("GetCustomerOrder", "get_customer_order", CUSTOMER_ORDER),
+        ];
+        let sources: &[(&str, &str, &[Chain])] = &[
+            ("create_customer", "201", customer),
+            ("get_customer", "200", customer),
+            ("update_customer", "200", customer),
+            ("exchange_token", "200", session),
+            ("issue_token", "200", session),
+            ("login_with_password", "200", session),
+            ("create_order", "201", order),
+            ("get_order", "200", order),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.put.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for op in ops.into_iter().flatten() {
+                let Some((_, status, chains)) = sources
+                    .iter()
+                    .find(|(id, _, _)| op.operation_id.as_deref() == Some(*id))
+                else {
+                    continue;
+                };
+                let Some(RefOr::T(response)) = op.responses.responses.get_mut(*status) else {
+                    continue;
+                };
+                for (name, target, params) in chains.iter() {
+                    if op.operation_id.as_deref() == Some(*target) {
+                        continue;
+                    }
+                    let link = params
+                        .iter()
+                        .fold(LinkBuilder::new().operation_id(*target), |l, (p, v)| {
+                            l.parameter(*p, *v)
+                        })
+                        .build();
+                    response.links.insert((*name).to_owned(), link.into());
                 }
             }
         }

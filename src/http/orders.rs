@@ -243,7 +243,7 @@ pub struct OrderList {
 /// The buyer, when the order is not for an existing `customer_id`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OrderCustomerInput {
-    #[schema(format = Email)]
+    #[schema(value_type = String, required = true, format = Email)]
     pub email: Option<String>,
     pub firstname: Option<String>,
     pub lastname: Option<String>,
@@ -254,6 +254,8 @@ pub struct OrderCustomerInput {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LineItemInput {
     pub product_id: Option<String>,
+    /// Not blank.
+    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
     pub product_name: String,
     pub product_sku: Option<String>,
     #[schema(minimum = 1)]
@@ -269,9 +271,10 @@ pub struct LineItemInput {
 pub struct OrderCreate {
     pub customer_id: Option<String>,
     pub customer: Option<OrderCustomerInput>,
-    /// ISO 4217 code.
-    #[schema(example = "USD")]
+    /// ISO 4217 code of a currency with minor units, matched ignoring case.
+    #[schema(value_type = String, required = true, pattern = "^[A-Za-z]{3}$", example = "USD")]
     pub currency: Option<String>,
+    #[schema(value_type = Vec<LineItemInput>, required = true, min_items = 1, max_items = 500)]
     pub line_items: Option<Vec<LineItemInput>>,
     /// Chec address: name, street, street_2, town_city, postal_zip_code, county_state, country,
     /// delivery_instructions, meta.
@@ -551,10 +554,18 @@ fn path_order_id(raw: &str) -> Result<OrderId, ApiError> {
     OrderId::parse(raw).ok_or_else(order_not_found)
 }
 
+/// The values of the order lists' `sortBy` (`created` and `updated` are Chec's aliases).
+pub const SORT_BY: &[(&str, SortColumn)] = &[
+    ("created_at", SortColumn::CreatedAt),
+    ("updated_at", SortColumn::UpdatedAt),
+    ("created", SortColumn::CreatedAt),
+    ("updated", SortColumn::UpdatedAt),
+];
+
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct OrderListParams {
-    /// `created_at` (default) or `updated_at`.
+    /// `created_at` (default) or `updated_at` (`created` and `updated` are aliases).
     #[serde(rename = "sortBy")]
     #[param(rename = "sortBy")]
     pub sort_by: Option<String>,
@@ -569,18 +580,13 @@ fn list_query(
     customer: Option<CustomerId>,
 ) -> OrderListQuery {
     let paging = paging.parse(c);
-    let sort = match params.sort_by.as_deref().map(str::trim) {
-        None | Some("") | Some("created_at") | Some("created") => SortColumn::CreatedAt,
-        Some("updated_at") | Some("updated") => SortColumn::UpdatedAt,
-        Some(_) => {
-            c.add(
-                "invalid_parameter",
-                "sortBy",
-                "The sortBy must be created_at or updated_at.",
-            );
-            SortColumn::CreatedAt
-        }
-    };
+    let sort = super::pagination::one_of(
+        c,
+        "sortBy",
+        params.sort_by.as_deref(),
+        SORT_BY,
+        SortColumn::CreatedAt,
+    );
     OrderListQuery {
         customer_id: customer,
         customer_known: false,

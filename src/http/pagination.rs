@@ -23,9 +23,10 @@ pub struct PageParams {
     /// Page number, from 1 to 2147483647; a page past the last is empty.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 2147483647)]
     pub page: Option<String>,
-    /// `asc` or `desc` (default `desc`).
+    /// `asc` or `desc` (default `desc`). The values are written in by the OpenAPI document's
+    /// `Constraints` from [`DIRECTIONS`].
     #[serde(rename = "sortDirection")]
-    #[param(rename = "sortDirection", value_type = Option<String>, pattern = "^(asc|desc)$")]
+    #[param(rename = "sortDirection", value_type = Option<String>)]
     pub sort_direction: Option<String>,
 }
 
@@ -36,8 +37,39 @@ pub struct Paging {
     pub direction: SortDirection,
 }
 
+/// The values of `sortDirection`.
+pub const DIRECTIONS: &[(&str, SortDirection)] =
+    &[("asc", SortDirection::Asc), ("desc", SortDirection::Desc)];
+
+/// A query parameter that takes one of a few words, exactly as the OpenAPI document lists
+/// them (from the same table): absent is the default; anything else, an empty value
+/// included, is a 422 naming the parameter.
+pub fn one_of<T: Copy>(
+    c: &mut Collector,
+    field: &str,
+    raw: Option<&str>,
+    choices: &[(&'static str, T)],
+    default: T,
+) -> T {
+    let Some(raw) = raw else {
+        return default;
+    };
+    if let Some((_, value)) = choices.iter().find(|(name, _)| *name == raw) {
+        return *value;
+    }
+    let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+    c.add(
+        "invalid_parameter",
+        field,
+        format!("The {field} must be one of {}.", names.join(", ")),
+    );
+    default
+}
+
+/// A whole number from 1 to `max`; absent is the default, an empty value is refused like any
+/// other that is not a number.
 fn positive(c: &mut Collector, field: &str, raw: Option<&str>, default: u32, max: u32) -> u32 {
-    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+    let Some(raw) = raw else {
         return default;
     };
     let parsed = raw.parse::<u32>();
@@ -71,19 +103,13 @@ impl PageParams {
     pub fn parse(&self, c: &mut Collector) -> Paging {
         let limit = positive(c, "limit", self.limit.as_deref(), DEFAULT_LIMIT, MAX_LIMIT);
         let page = positive(c, "page", self.page.as_deref(), 1, MAX_PAGE);
-        let direction = match self.sort_direction.as_deref().map(str::trim) {
-            None | Some("") => SortDirection::Desc,
-            Some(d) if d.eq_ignore_ascii_case("desc") => SortDirection::Desc,
-            Some(d) if d.eq_ignore_ascii_case("asc") => SortDirection::Asc,
-            Some(_) => {
-                c.add(
-                    "invalid_parameter",
-                    "sortDirection",
-                    "The sortDirection must be asc or desc.",
-                );
-                SortDirection::Desc
-            }
-        };
+        let direction = one_of(
+            c,
+            "sortDirection",
+            self.sort_direction.as_deref(),
+            DIRECTIONS,
+            SortDirection::Desc,
+        );
         Paging {
             limit,
             page,

@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod auth;
+mod contract;
 mod customers;
 mod deployment_files;
 mod health;
