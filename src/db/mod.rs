@@ -229,24 +229,35 @@ pub enum StartupDbError {
     Migrate(String),
 }
 
+fn migrate_fail(e: &dyn std::fmt::Display) -> StartupDbError {
+    StartupDbError::Migrate(e.to_string())
+}
+
+/// Brings the schema up to date, then fills what SQL cannot compute (see
+/// `customers::backfill_folded`).
 pub fn run_migrations(conn: &mut DbConnection) -> Result<(), StartupDbError> {
-    let fail = |e: &dyn std::fmt::Display| StartupDbError::Migrate(e.to_string());
     match conn {
-        DbConnection::Sqlite(c) => {
-            c.run_pending_migrations(SQLITE_MIGRATIONS)
-                .map_err(|e| fail(&e))?;
+        DbConnection::Sqlite(_) => migrate_and_backfill(conn),
+        DbConnection::Pg(_) => {
+            conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))
+                .map_err(|e| migrate_fail(&e))?;
+            let result = migrate_and_backfill(conn);
+            conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"))
+                .map_err(|e| migrate_fail(&e))?;
+            result
         }
-        DbConnection::Pg(c) => {
-            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_ID})"))
-                .map_err(|e| fail(&e))?;
-            let result = c
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|_| ())
-                .map_err(|e| fail(&e));
-            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_ID})"))
-                .map_err(|e| fail(&e))?;
-            result?;
-        }
+    }
+}
+
+fn migrate_and_backfill(conn: &mut DbConnection) -> Result<(), StartupDbError> {
+    match conn {
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+        DbConnection::Pg(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+    }
+    .map_err(|e| migrate_fail(&e))?;
+    let folded = customers::backfill_folded(conn).map_err(|e| migrate_fail(&e))?;
+    if folded > 0 {
+        tracing::info!(customers = folded, "search columns folded for existing customers");
     }
     Ok(())
 }
