@@ -105,7 +105,11 @@ struct Folded {
 }
 
 impl Folded {
-    fn of(email: Option<&str>, firstname: Option<Option<&str>>, lastname: Option<Option<&str>>) -> Self {
+    fn of(
+        email: Option<&str>,
+        firstname: Option<Option<&str>>,
+        lastname: Option<Option<&str>>,
+    ) -> Self {
         Folded {
             email_folded: email.map(fold),
             firstname_folded: firstname.map(|f| f.map(fold)),
@@ -374,7 +378,10 @@ mod tests {
     fn the_search_compares_the_folded_columns_themselves() {
         let (sql, params) = search_count_statement("Law");
         for column in ["email_folded", "firstname_folded", "lastname_folded"] {
-            assert!(sql.contains(&format!("\"customers\".\"{column}\" LIKE $")), "{sql}");
+            assert!(
+                sql.contains(&format!("\"customers\".\"{column}\" LIKE $")),
+                "{sql}"
+            );
         }
         assert!(!sql.to_lowercase().contains("lower("), "{sql}");
         assert!(sql.contains("$6") && !sql.contains("$7"), "{sql}");

@@ -257,7 +257,10 @@ fn migrate_and_backfill(conn: &mut DbConnection) -> Result<(), StartupDbError> {
     .map_err(|e| migrate_fail(&e))?;
     let folded = customers::backfill_folded(conn).map_err(|e| migrate_fail(&e))?;
     if folded > 0 {
-        tracing::info!(customers = folded, "search columns folded for existing customers");
+        tracing::info!(
+            customers = folded,
+            "search columns folded for existing customers"
+        );
     }
     Ok(())
 }
@@ -466,23 +469,32 @@ mod tests {
         )
         .unwrap();
         run_migrations(conn).unwrap();
-        let folded: Vec<(String, Option<String>, Option<String>, Option<String>)> =
-            c::table
-                .select((
-                    c::id,
-                    c::email_folded,
-                    c::firstname_folded,
-                    c::lastname_folded,
-                ))
-                .order(c::id)
-                .load(conn)
-                .unwrap();
+        let folded: Vec<(String, Option<String>, Option<String>, Option<String>)> = c::table
+            .select((
+                c::id,
+                c::email_folded,
+                c::firstname_folded,
+                c::lastname_folded,
+            ))
+            .order(c::id)
+            .load(conn)
+            .unwrap();
         let some = |s: &str| Some(s.to_owned());
         assert_eq!(
             folded,
             [
-                ("cstmr_old1".into(), some("ñúñez@example.com"), some("íñigo"), None),
-                ("cstmr_old2".into(), some("anna@example.com"), None, some("weiss")),
+                (
+                    "cstmr_old1".into(),
+                    some("ñúñez@example.com"),
+                    some("íñigo"),
+                    None
+                ),
+                (
+                    "cstmr_old2".into(),
+                    some("anna@example.com"),
+                    None,
+                    some("weiss")
+                ),
             ]
         );
         for (query, expected) in [("ÑÚÑEZ", 1), ("íÑIGO", 1), ("weiß", 1), ("nunez", 0)] {
@@ -490,7 +502,11 @@ mod tests {
                 query: Some(query.into()),
                 ..Default::default()
             };
-            assert_eq!(customers::count(conn, &filter).unwrap(), expected, "{query}");
+            assert_eq!(
+                customers::count(conn, &filter).unwrap(),
+                expected,
+                "{query}"
+            );
         }
         assert_eq!(customers::backfill_folded(conn).unwrap(), 0);
     }

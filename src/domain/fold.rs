@@ -36,7 +36,10 @@ mod tests {
             ["Νίκος", "ΝΊΚΟΣ", "νίκοσ"],
         ] {
             let folded: Vec<String> = same.iter().map(|s| fold(s)).collect();
-            assert!(folded.iter().all(|f| *f == folded[0]), "{same:?}: {folded:?}");
+            assert!(
+                folded.iter().all(|f| *f == folded[0]),
+                "{same:?}: {folded:?}"
+            );
         }
         assert_eq!(fold("ÚÑE"), "úñe");
         assert!(fold("ñúñez").contains(&fold("ÚÑE")));

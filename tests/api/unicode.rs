@@ -37,8 +37,10 @@ fn emails(body: &Value) -> Vec<String> {
 
 async fn search_ignores_unicode_case(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    app.create_customer(json!({"email": "jose@example.com", "firstname": "José", "lastname": "Ñúñez"}))
-        .await;
+    app.create_customer(
+        json!({"email": "jose@example.com", "firstname": "José", "lastname": "Ñúñez"}),
+    )
+    .await;
     app.create_customer(json!({"email": "nunez@example.com", "lastname": "Nunez"}))
         .await;
     app.create_customer(json!({"email": "anna@example.com", "firstname": "Weiß"}))
@@ -58,7 +60,11 @@ async fn email_filter_and_search_ignore_unicode_case(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.create_email("ñúñez@example.com").await;
     app.create_email("other@example.com").await;
-    for email in ["ÑÚÑEZ@example.com", "Ñúñez@EXAMPLE.COM", "ñúñez@example.com"] {
+    for email in [
+        "ÑÚÑEZ@example.com",
+        "Ñúñez@EXAMPLE.COM",
+        "ñúñez@example.com",
+    ] {
         let body = list(&app, &[("email", email)]).await;
         assert_eq!(emails(&body), ["ñúñez@example.com"], "email={email}");
     }
@@ -98,8 +104,10 @@ async fn unicode_case_duplicates_are_refused(backend: Backend) {
     // Registering answers alike whether or not the address is taken, and creates nothing.
     let (status, _) = status_json(
         app.public(Method::POST, "/v1/customers/register")
-            .json(&json!({"email": "ÑÚÑEZ@EXAMPLE.COM", "password": "correct horse battery",
-                "base_url": "http://localhost:3000/account/{token}"}))
+            .json(
+                &json!({"email": "ÑÚÑEZ@EXAMPLE.COM", "password": "correct horse battery",
+                "base_url": "http://localhost:3000/account/{token}"}),
+            )
             .send()
             .await
             .unwrap(),
@@ -115,7 +123,9 @@ async fn unicode_case_duplicates_are_refused(backend: Backend) {
 async fn a_renamed_customer_is_found_by_the_new_name_only(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let c = app
-        .create_customer(json!({"email": "ñúñez@example.com", "firstname": "Íñigo", "lastname": "Ñúñez"}))
+        .create_customer(
+            json!({"email": "ñúñez@example.com", "firstname": "Íñigo", "lastname": "Ñúñez"}),
+        )
         .await;
     let id = c["id"].as_str().unwrap();
     let (status, body) = status_json(
@@ -154,7 +164,11 @@ async fn a_renamed_customer_is_found_by_the_new_name_only(backend: Backend) {
             .unwrap(),
     )
     .await;
-    assert_eq!(still_named.is_empty(), profile["firstname"].is_null(), "{profile}");
+    assert_eq!(
+        still_named.is_empty(),
+        profile["firstname"].is_null(),
+        "{profile}"
+    );
 }
 
 async fn names_sort_ignoring_case(backend: Backend) {
@@ -172,13 +186,23 @@ async fn names_sort_ignoring_case(backend: Backend) {
         let asc = list(&app, &[("sortBy", by), ("sortDirection", "asc")]).await;
         assert_eq!(
             emails(&asc),
-            ["a@example.com", "b@example.com", "c@example.com", "z@example.com"],
+            [
+                "a@example.com",
+                "b@example.com",
+                "c@example.com",
+                "z@example.com"
+            ],
             "{by}"
         );
         let desc = list(&app, &[("sortBy", by), ("sortDirection", "desc")]).await;
         assert_eq!(
             emails(&desc),
-            ["z@example.com", "c@example.com", "b@example.com", "a@example.com"],
+            [
+                "z@example.com",
+                "c@example.com",
+                "b@example.com",
+                "a@example.com"
+            ],
             "{by}"
         );
     }
