@@ -435,6 +435,9 @@ mod tests {
     /// The migration that added the folded search columns.
     const FOLD: &str = "2026-12-01-000007";
 
+    /// A customer's id and search columns.
+    type Folds = (String, Option<String>, Option<String>, Option<String>);
+
     /// Runs the migrations older than `FOLD`, in order, as a database patron left before it.
     fn migrate_to_before_fold<DB, C>(conn: &mut C, source: EmbeddedMigrations)
     where
@@ -469,7 +472,7 @@ mod tests {
         )
         .unwrap();
         run_migrations(conn).unwrap();
-        let folded: Vec<(String, Option<String>, Option<String>, Option<String>)> = c::table
+        let folded: Vec<Folds> = c::table
             .select((
                 c::id,
                 c::email_folded,
