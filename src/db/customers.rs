@@ -175,7 +175,7 @@ const BACKFILL_BATCH: i64 = 500;
 /// that added the columns has just run (SQL cannot fold as `domain::fold` does: SQLite's
 /// `lower()` knows only ASCII), and any row written without them since (a row inserted by an
 /// older patron during a rolling upgrade, or by hand). Runs with the migrations, at every start;
-/// with nothing to do it is one indexed-nothing query. Returns how many rows it folded.
+/// with nothing to do it costs one query on a partial index that is empty. Returns how many rows it folded.
 pub fn backfill_folded(conn: &mut DbConnection) -> QueryResult<usize> {
     let mut done = 0;
     loop {
@@ -335,20 +335,29 @@ pub fn page(
         (SortColumn::Email, true) => {
             q.order((customers::email_normalized.desc(), customers::id.desc()))
         }
-        // Names sort by their folds: ignoring case on both databases (SQLite compared the
-        // bytes, so `Zoe` came before `adam`).
-        (SortColumn::Firstname, false) => {
-            q.order((customers::firstname_folded.asc(), customers::id.asc()))
-        }
-        (SortColumn::Firstname, true) => {
-            q.order((customers::firstname_folded.desc(), customers::id.desc()))
-        }
-        (SortColumn::Lastname, false) => {
-            q.order((customers::lastname_folded.asc(), customers::id.asc()))
-        }
-        (SortColumn::Lastname, true) => {
-            q.order((customers::lastname_folded.desc(), customers::id.desc()))
-        }
+        // Names sort by their folds, ignoring case on both databases (SQLite compared the
+        // bytes, so `Zoe` came before `adam`), and a customer without one sorts as if after
+        // every name, as PostgreSQL places NULL (SQLite placed it first).
+        (SortColumn::Firstname, false) => q.order((
+            customers::firstname_folded.is_null().asc(),
+            customers::firstname_folded.asc(),
+            customers::id.asc(),
+        )),
+        (SortColumn::Firstname, true) => q.order((
+            customers::firstname_folded.is_null().desc(),
+            customers::firstname_folded.desc(),
+            customers::id.desc(),
+        )),
+        (SortColumn::Lastname, false) => q.order((
+            customers::lastname_folded.is_null().asc(),
+            customers::lastname_folded.asc(),
+            customers::id.asc(),
+        )),
+        (SortColumn::Lastname, true) => q.order((
+            customers::lastname_folded.is_null().desc(),
+            customers::lastname_folded.desc(),
+            customers::id.desc(),
+        )),
     };
     q.limit(limit)
         .offset(offset)
