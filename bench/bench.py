@@ -422,7 +422,10 @@ def customer_rows():
         email = f"customer{i}@example.com"
         t = ts(base + timedelta(minutes=i * 3))
         phone = f"+1555{i:07d}" if i % 3 == 0 else None
-        yield (cid(i), email, email, first, last, phone, f"ext_{i}", None, t, t)
+        # The folded search columns patron writes with every customer (src/domain/fold.rs);
+        # the names are ASCII, where folding is lower-casing.
+        yield (cid(i), email, email, first, last, phone, f"ext_{i}", None, t, t,
+               email, first.lower(), last.lower())
 
 
 def seed(db, patron, outdir):
@@ -432,7 +435,7 @@ def seed(db, patron, outdir):
     db.load(
         "customers",
         ["id", "email", "email_normalized", "firstname", "lastname", "phone", "external_id", "meta",
-         "created_at", "updated_at"],
+         "created_at", "updated_at", "email_folded", "firstname_folded", "lastname_folded"],
         list(customer_rows()),
     )
     # Rows only the ceilings use: a session per JWT customer, tokens of purpose 'pgbench'.

@@ -1,4 +1,4 @@
 -- GET /v1/customers?query=mart over 100,000 customers: the count, then the first page (20), as patron
 -- sends them. bench.py runs the four search_*.sql files with equal weights, as search.lua rotates.
-SELECT COUNT(*) FROM customers WHERE ((email_normalized LIKE '%mart%' ESCAPE '\') OR (lower(firstname) LIKE '%mart%' ESCAPE '\')) OR (lower(lastname) LIKE '%mart%' ESCAPE '\');
-SELECT * FROM customers WHERE ((email_normalized LIKE '%mart%' ESCAPE '\') OR (lower(firstname) LIKE '%mart%' ESCAPE '\')) OR (lower(lastname) LIKE '%mart%' ESCAPE '\') ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0;
+SELECT COUNT(*) FROM customers WHERE ((email_folded LIKE '%mart%' ESCAPE '\') OR (firstname_folded LIKE '%mart%' ESCAPE '\')) OR (lastname_folded LIKE '%mart%' ESCAPE '\');
+SELECT * FROM customers WHERE ((email_folded LIKE '%mart%' ESCAPE '\') OR (firstname_folded LIKE '%mart%' ESCAPE '\')) OR (lastname_folded LIKE '%mart%' ESCAPE '\') ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0;

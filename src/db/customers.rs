@@ -2,16 +2,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text};
 
 use super::schema::customers;
 use super::DbConnection;
-
-diesel::define_sql_function! {
-    /// SQL `lower()`; both backends have it.
-    #[sql_name = "lower"]
-    fn lower_nullable(x: Nullable<Text>) -> Nullable<Text>;
-}
+use crate::domain::fold::fold;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = customers)]
@@ -99,9 +93,50 @@ pub struct CustomerChanges {
     pub email_verified_at: Option<Option<NaiveDateTime>>,
 }
 
+/// The search columns (`domain::fold`) of a row or of a change. They are written here, with
+/// the text they fold, and never by callers, so no write can leave them stale. They are not in
+/// `CustomerRow`: nothing reads them back.
+#[derive(Debug, Default, Insertable, AsChangeset)]
+#[diesel(table_name = customers)]
+struct Folded {
+    email_folded: Option<String>,
+    firstname_folded: Option<Option<String>>,
+    lastname_folded: Option<Option<String>>,
+}
+
+impl Folded {
+    fn of(
+        email: Option<&str>,
+        firstname: Option<Option<&str>>,
+        lastname: Option<Option<&str>>,
+    ) -> Self {
+        Folded {
+            email_folded: email.map(fold),
+            firstname_folded: firstname.map(|f| f.map(fold)),
+            lastname_folded: lastname.map(|l| l.map(fold)),
+        }
+    }
+
+    fn of_row(row: &CustomerRow) -> Self {
+        Self::of(
+            Some(&row.email),
+            Some(row.firstname.as_deref()),
+            Some(row.lastname.as_deref()),
+        )
+    }
+
+    fn of_changes(changes: &CustomerChanges) -> Self {
+        Self::of(
+            changes.email.as_deref(),
+            changes.firstname.as_ref().map(Option::as_deref),
+            changes.lastname.as_ref().map(Option::as_deref),
+        )
+    }
+}
+
 pub fn insert(conn: &mut DbConnection, row: &CustomerRow) -> QueryResult<()> {
     diesel::insert_into(customers::table)
-        .values(row)
+        .values((row, Folded::of_row(row)))
         .execute(conn)
         .map(|_| ())
 }
@@ -128,9 +163,55 @@ pub fn find_by_email(
 /// Applies the changes; returns false when no such customer exists.
 pub fn update(conn: &mut DbConnection, id: &str, changes: &CustomerChanges) -> QueryResult<bool> {
     diesel::update(customers::table.find(id))
-        .set(changes)
+        .set((changes, Folded::of_changes(changes)))
         .execute(conn)
         .map(|n| n > 0)
+}
+
+/// Rows processed per transaction by `backfill_folded`.
+const BACKFILL_BATCH: i64 = 500;
+
+/// Folds the search columns of every customer that has none: all customers when the migration
+/// that added the columns has just run (SQL cannot fold as `domain::fold` does: SQLite's
+/// `lower()` knows only ASCII), and any row written without them since (a row inserted by an
+/// older patron during a rolling upgrade, or by hand). Runs with the migrations, at every start;
+/// with nothing to do it costs one query on a partial index that is empty. Returns how many rows it folded.
+pub fn backfill_folded(conn: &mut DbConnection) -> QueryResult<usize> {
+    let mut done = 0;
+    loop {
+        let batch: Vec<(String, String, Option<String>, Option<String>)> = customers::table
+            .filter(customers::email_folded.is_null())
+            .select((
+                customers::id,
+                customers::email,
+                customers::firstname,
+                customers::lastname,
+            ))
+            .order(customers::id)
+            .limit(BACKFILL_BATCH)
+            .load(conn)?;
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        super::write_tx(conn, |conn| {
+            for (id, email, firstname, lastname) in &batch {
+                // Only a row still unfolded: one updated meanwhile has its folds already.
+                diesel::update(
+                    customers::table
+                        .find(id)
+                        .filter(customers::email_folded.is_null()),
+                )
+                .set(Folded::of(
+                    Some(email),
+                    Some(firstname.as_deref()),
+                    Some(lastname.as_deref()),
+                ))
+                .execute(conn)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?;
+        done += batch.len();
+    }
 }
 
 pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
@@ -150,10 +231,27 @@ pub enum SortColumn {
 
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    /// Substring, case-insensitive, over email and names. Already lower-cased.
+    /// Substring over email and names, ignoring case (folded here, see `domain::fold`; text
+    /// lower-cased beforehand folds the same).
     pub query: Option<String>,
     pub email_normalized: Option<String>,
     pub external_id: Option<String>,
+}
+
+/// The search condition. On PostgreSQL each of its three LIKEs is served by a trigram index on
+/// the same column (migrations/postgres/*_unicode_fold), which the column, and not an
+/// expression over it, must stay for that index to apply.
+macro_rules! search_matches {
+    ($pattern:expr) => {{
+        let pattern: String = $pattern;
+        customers::email_folded
+            .like(pattern.clone())
+            .escape('\\')
+            .or(customers::firstname_folded
+                .like(pattern.clone())
+                .escape('\\'))
+            .or(customers::lastname_folded.like(pattern).escape('\\'))
+    }};
 }
 
 type Boxed<'a> = customers::BoxedQuery<'a, <DbConnection as diesel::Connection>::Backend>;
@@ -167,21 +265,29 @@ fn filtered(filter: &Filter) -> Boxed<'_> {
         q = q.filter(customers::external_id.eq(external_id));
     }
     if let Some(query) = &filter.query {
-        let pattern = format!("%{}%", escape_like(query));
-        q = q.filter(
-            customers::email_normalized
-                .like(pattern.clone())
-                .escape('\\')
-                .nullable()
-                .or(lower_nullable(customers::firstname)
-                    .like(pattern.clone())
-                    .escape('\\'))
-                .or(lower_nullable(customers::lastname)
-                    .like(pattern)
-                    .escape('\\')),
-        );
+        q = q.filter(search_matches!(search_pattern(query)));
     }
     q
+}
+
+/// `query` as the LIKE pattern over the folded columns: folded, its wildcards escaped,
+/// anywhere in the text.
+pub fn search_pattern(query: &str) -> String {
+    format!("%{}%", escape_like(&fold(query)))
+}
+
+/// A search's count as PostgreSQL receives it, with the text of each parameter for a search
+/// for `query` (the pattern, then LIKE's escape character, for each column): for checking with
+/// EXPLAIN that the trigram indexes serve the query patron sends (tests/api/listing.rs).
+pub fn search_count_statement(query: &str) -> (String, Vec<String>) {
+    let pattern = search_pattern(query);
+    let sql = super::pg_async::sql_text(
+        &customers::table
+            .filter(search_matches!(pattern.clone()))
+            .count(),
+    );
+    let params = [&pattern, "\\", &pattern, "\\", &pattern, "\\"];
+    (sql, params.map(str::to_owned).into())
 }
 
 /// Escapes LIKE's wildcards so a search for `50%_off` means those characters.
@@ -229,14 +335,29 @@ pub fn page(
         (SortColumn::Email, true) => {
             q.order((customers::email_normalized.desc(), customers::id.desc()))
         }
-        (SortColumn::Firstname, false) => {
-            q.order((customers::firstname.asc(), customers::id.asc()))
-        }
-        (SortColumn::Firstname, true) => {
-            q.order((customers::firstname.desc(), customers::id.desc()))
-        }
-        (SortColumn::Lastname, false) => q.order((customers::lastname.asc(), customers::id.asc())),
-        (SortColumn::Lastname, true) => q.order((customers::lastname.desc(), customers::id.desc())),
+        // Names sort by their folds, ignoring case on both databases (SQLite compared the
+        // bytes, so `Zoe` came before `adam`), and a customer without one sorts as if after
+        // every name, as PostgreSQL places NULL (SQLite placed it first).
+        (SortColumn::Firstname, false) => q.order((
+            customers::firstname_folded.is_null().asc(),
+            customers::firstname_folded.asc(),
+            customers::id.asc(),
+        )),
+        (SortColumn::Firstname, true) => q.order((
+            customers::firstname_folded.is_null().desc(),
+            customers::firstname_folded.desc(),
+            customers::id.desc(),
+        )),
+        (SortColumn::Lastname, false) => q.order((
+            customers::lastname_folded.is_null().asc(),
+            customers::lastname_folded.asc(),
+            customers::id.asc(),
+        )),
+        (SortColumn::Lastname, true) => q.order((
+            customers::lastname_folded.is_null().desc(),
+            customers::lastname_folded.desc(),
+            customers::id.desc(),
+        )),
     };
     q.limit(limit)
         .offset(offset)
@@ -246,10 +367,42 @@ pub fn page(
 
 #[cfg(test)]
 mod tests {
-    use super::escape_like;
+    use super::*;
 
     #[test]
     fn like_wildcards_are_escaped() {
         assert_eq!(escape_like(r"50%_off\"), r"50\%\_off\\");
+    }
+
+    #[test]
+    fn a_search_is_folded_then_escaped() {
+        assert_eq!(search_pattern("ÚÑE"), "%úñe%");
+        assert_eq!(search_pattern("Straße_"), r"%strasse\_%");
+    }
+
+    /// The columns the trigram indexes are on, bare: an expression over them (`lower(..)`)
+    /// would not be served by those indexes. And the parameters said to go with the SQL are
+    /// the ones Diesel binds.
+    #[test]
+    fn the_search_compares_the_folded_columns_themselves() {
+        let (sql, params) = search_count_statement("Law");
+        for column in ["email_folded", "firstname_folded", "lastname_folded"] {
+            assert!(
+                sql.contains(&format!("\"customers\".\"{column}\" LIKE $")),
+                "{sql}"
+            );
+        }
+        assert!(!sql.to_lowercase().contains("lower("), "{sql}");
+        assert!(sql.contains("$6") && !sql.contains("$7"), "{sql}");
+        let shown = diesel::debug_query::<diesel::pg::Pg, _>(
+            &customers::table
+                .filter(search_matches!(search_pattern("Law")))
+                .count(),
+        )
+        .to_string();
+        let (_, binds) = shown.split_once(" -- binds: ").expect("binds shown");
+        let ours: Vec<String> = params.iter().map(|p| format!("{p:?}")).collect();
+        assert_eq!(binds, format!("[{}]", ours.join(", ")));
+        assert_eq!(params[0], "%law%");
     }
 }

@@ -25,6 +25,9 @@ diesel::table! {
         updated_at -> Timestamp,
         password_hash -> Nullable<Text>,
         email_verified_at -> Nullable<Timestamp>,
+        email_folded -> Nullable<Text>,
+        firstname_folded -> Nullable<Text>,
+        lastname_folded -> Nullable<Text>,
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod customer;
 pub mod email;
+pub mod fold;
 pub mod ids;
 pub mod link;
 pub mod money;

@@ -152,6 +152,13 @@ impl AccountService {
                     customers_q::insert(conn, &row)?;
                     audit::record(conn, Event::AccountCreated, Some(&row.id), &meta)?;
                     if !allowed {
+                        tokens::log_throttled(
+                            r.email.as_str(),
+                            r.email.normalized(),
+                            Purpose::VerifyEmail,
+                            &row.id,
+                            &meta,
+                        );
                         return Ok(false);
                     }
                     tokens::mail_link(

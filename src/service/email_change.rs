@@ -32,8 +32,8 @@ pub enum ConfirmError {
 }
 
 /// Mails the new address a confirmation (or, when it already has an account, a note that
-/// nothing changed: the customer asking learns nothing either way). Silently sends nothing
-/// past the new address's mail limits. Says whether a mail was queued.
+/// nothing changed: the customer asking learns nothing either way). Sends nothing past the
+/// new address's mail limits (the caller is not told; the log says so). Says whether a mail was queued.
 pub fn request(
     conn: &mut DbConnection,
     customer: &CustomerRow,
@@ -45,6 +45,13 @@ pub fn request(
 ) -> diesel::QueryResult<bool> {
     audit::record(conn, Event::EmailChangeRequested, Some(&customer.id), meta)?;
     if !tokens::email_allowed(conn, new_email, limits)? {
+        tokens::log_throttled(
+            new_email.as_str(),
+            new_email.normalized(),
+            Purpose::EmailChange,
+            &customer.id,
+            meta,
+        );
         audit::record(conn, Event::TokenThrottled, Some(&customer.id), meta)?;
         return Ok(false);
     }

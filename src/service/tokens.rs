@@ -12,7 +12,7 @@ use super::rate_limit::hit_within;
 use crate::config::RateLimits;
 use crate::db::customers::CustomerRow;
 use crate::db::{self, sessions, tokens as q, DbConnection};
-use crate::domain::email::digest;
+use crate::domain::email::{digest, mask};
 use crate::domain::token::{PlainToken, Purpose};
 use crate::domain::Email;
 use crate::mail::outbox;
@@ -43,6 +43,27 @@ pub fn email_allowed(
         limits.email_per_hour,
     )?;
     Ok(minute_ok && hour_ok)
+}
+
+/// Says in the log that a mail was not sent because its address is past the per-address
+/// limits, so that an operator asked why a mail never came can tell. The address appears
+/// masked, and as the digest its rate-limit buckets are named by (`domain::email::digest` of
+/// the normalised address one is asked about finds the line).
+pub fn log_throttled(
+    to: &str,
+    normalized: &str,
+    purpose: Purpose,
+    customer_id: &str,
+    meta: &RequestMeta,
+) {
+    tracing::info!(
+        mail = %purpose.as_str(),
+        to = %mask(to),
+        address_digest = %digest(normalized),
+        %customer_id,
+        request_id = %meta.request_id.as_deref().unwrap_or("-"),
+        "mail not sent: per-address limit reached (PATRON_RATE_LIMIT_EMAIL_PER_MINUTE, PATRON_RATE_LIMIT_EMAIL_PER_HOUR)"
+    );
 }
 
 /// A new token of `purpose` for the customer; older unused ones of that purpose stop working.
@@ -97,7 +118,7 @@ pub fn mail_link(
 }
 
 /// [`mail_link`] for a known customer, unless their address is past its limits (see
-/// [`email_allowed`]): then the throttled request is recorded and nothing is sent.
+/// [`email_allowed`]): then the throttled request is logged and recorded, and nothing is sent.
 /// Says whether a mail was queued.
 pub fn mail_link_unless_throttled(
     conn: &mut DbConnection,
@@ -109,6 +130,13 @@ pub fn mail_link_unless_throttled(
     write: impl FnOnce(Option<&str>, &PlainToken) -> Rendered,
 ) -> diesel::QueryResult<bool> {
     if !allowed {
+        log_throttled(
+            &customer.email,
+            &customer.email_normalized,
+            purpose,
+            &customer.id,
+            meta,
+        );
         audit::record(conn, Event::TokenThrottled, Some(&customer.id), meta)?;
         return Ok(false);
     }

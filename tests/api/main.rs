@@ -18,3 +18,4 @@ mod pg_async;
 mod security;
 mod security_links;
 mod smtp;
+mod unicode;

@@ -223,8 +223,8 @@ fn one(conn: &Connection, scenario: &str, rng: &mut Rng) {
         }
         "search" => {
             let term = TERMS[(rng.next() % TERMS.len() as u64) as usize];
-            let filter = "(email_normalized LIKE ?1 ESCAPE '\\' OR lower(firstname) LIKE ?1 ESCAPE '\\' \
-                          OR lower(lastname) LIKE ?1 ESCAPE '\\')";
+            let filter = "(email_folded LIKE ?1 ESCAPE '\\' OR firstname_folded LIKE ?1 ESCAPE '\\' \
+                          OR lastname_folded LIKE ?1 ESCAPE '\\')";
             let _n: i64 = conn
                 .prepare_cached(&format!("SELECT COUNT(*) FROM customers WHERE {filter}"))
                 .unwrap()
