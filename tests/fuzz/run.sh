@@ -146,9 +146,10 @@ record() { # record DB PASS STATUS DETAIL
   if [ "$3" = ok ]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 }
 
-# run_pass DB PASS AUTH_HEADER [schemathesis filter options...]
+# run_pass DB PASS CREDENTIAL [schemathesis filter options...]
+#   CREDENTIAL: secret | public (merchant_key) or bearer (customer_jwt)
 run_pass() {
-  local db="$1" pass="$2" auth="$3"
+  local db="$1" pass="$2" credential="$3"
   shift 3
   local name="$db-$pass" report="$out/$db-$pass.txt" cfg="$work/$db-$pass.toml"
   local left=$((budget - (SECONDS - fuzz_started)))
@@ -172,7 +173,16 @@ run_pass() {
       JWT) JWT="$value" ;;
     esac
   done <<<"$seeded"
-  auth="${auth//@JWT@/$JWT}"
+  local auth_block
+  case "$credential" in
+    secret) auth_block="[auth.openapi.merchant_key]
+api_key = \"$secret_key\"" ;;
+    public) auth_block="[auth.openapi.merchant_key]
+api_key = \"$public_key\"" ;;
+    bearer) auth_block="[auth.openapi.customer_jwt]
+bearer = \"$JWT\"" ;;
+    *) echo "unknown credential $credential" >&2; return 1 ;;
+  esac
 
   cat >"$cfg" <<EOF
 # Real ids of this pass's seeded customer and order, drawn for half of the values.
@@ -188,6 +198,13 @@ values = ["$EMAIL"]
 "path.order_id" = { dictionary = "order_ids", probability = 0.5 }
 "body.customer_id" = { dictionary = "customer_ids", probability = 0.5 }
 "body.email" = { dictionary = "emails", probability = 0.5 }
+
+# The pass's one credential, given per security scheme: Schemathesis then knows which scheme
+# each request carries, so its authentication checks (a missing or broken credential must be
+# a 401) test the scheme the operation is called with.
+$auth_block
+
+$(cat "$here/expected.toml")
 EOF
 
   echo
@@ -197,7 +214,6 @@ EOF
   # from out/, so Schemathesis's .schemathesis/ and .hypothesis/ land there
   # shellcheck disable=SC2086 # FUZZ_ST_ARGS is split on purpose
   (cd "$out" && exec timeout --kill-after=10 "$limit" "$st" --config-file "$cfg" run "$base/openapi.json" \
-    --header "$auth" \
     --checks "$checks" \
     --phases "$phases" \
     --max-examples "$max_examples" \
@@ -237,11 +253,11 @@ fuzz_database() {
     record "$db" start FAIL "patron did not start (see out/$db-patron.log)"
     return 0
   fi
-  run_pass "$db" secret "X-Authorization: $secret_key" || { stop_server; return 0; }
-  run_pass "$db" public "X-Authorization: $public_key" || { stop_server; return 0; }
-  run_pass "$db" bearer "Authorization: Bearer @JWT@" \
+  run_pass "$db" secret secret || { stop_server; return 0; }
+  run_pass "$db" public public || { stop_server; return 0; }
+  run_pass "$db" bearer bearer \
     --exclude-path-regex '^/v1/customers/logout(-all)?$' || { stop_server; return 0; }
-  run_pass "$db" bearer-logout "Authorization: Bearer @JWT@" \
+  run_pass "$db" bearer-logout bearer \
     --include-path-regex '^/v1/customers/logout(-all)?$' || { stop_server; return 0; }
   stop_server
   local panics
