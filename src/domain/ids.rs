@@ -26,6 +26,11 @@ macro_rules! prefixed_id {
                 $name(format!("{}_{}", $prefix, random::alphanumeric(ID_BODY_LEN)))
             }
 
+            /// The JSON Schema `pattern` of a well-formed id of this kind.
+            pub fn pattern() -> String {
+                format!("^{}_[A-Za-z0-9]{{{}}}$", $prefix, ID_BODY_LEN)
+            }
+
             /// `None` for anything that is not exactly a well-formed id of this kind.
             pub fn parse(raw: &str) -> Option<Self> {
                 is_valid(raw, $prefix).then(|| $name(raw.to_owned()))
@@ -84,5 +89,17 @@ mod tests {
             assert_eq!(CustomerId::parse(bad), None, "{bad}");
         }
         assert!(CustomerId::parse("cstmr_cO3J2apam2oDdz").is_some());
+    }
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    use super::*;
+
+    #[test]
+    fn the_pattern_describes_what_parse_takes() {
+        assert_eq!(CustomerId::pattern(), "^cstmr_[A-Za-z0-9]{14}$");
+        assert!(CustomerId::parse(CustomerId::generate().as_str()).is_some());
+        assert_eq!(OrderId::pattern(), "^ord_[A-Za-z0-9]{14}$");
     }
 }

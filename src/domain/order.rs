@@ -96,11 +96,12 @@ fn status(
     allowed: &[&str],
     default: &str,
 ) -> String {
-    let Some(raw) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+    // Exactly as the OpenAPI document lists them: an empty or padded value is refused too.
+    let Some(raw) = raw else {
         return default.to_owned();
     };
     let ok = if allowed.is_empty() {
-        raw.len() <= 32 && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        (1..=32).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
     } else {
         allowed.contains(&raw)
     };
@@ -122,6 +123,9 @@ fn status(
         default.to_owned()
     }
 }
+
+/// The JSON Schema `pattern` of `status`.
+pub const ORDER_STATUS_PATTERN: &str = "^[a-z_]{1,32}$";
 
 /// `status`: any short snake_case word, default `open`.
 pub fn order_status(c: &mut Collector, raw: Option<&str>) -> String {

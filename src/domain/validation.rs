@@ -66,16 +66,43 @@ impl Collector {
     }
 }
 
-/// Characters a free-text field may not hold. Names and the like end up in mails and on
-/// screens: a line break lets a value add lines of its own (a phishing URL under the
-/// greeting), and the bidi overrides and isolates make text read differently from what it
-/// is. NUL also cannot be stored by PostgreSQL.
+/// Characters a free-text field may not hold, as ranges. Names and the like end up in mails
+/// and on screens: a line break lets a value add lines of its own (a phishing URL under the
+/// greeting), and the bidi overrides and isolates make text read differently from what it is.
+/// NUL also cannot be stored by PostgreSQL. The OpenAPI document's pattern for such fields is
+/// made from the same list ([`text_pattern`]).
+pub const FORBIDDEN_IN_TEXT: &[(char, char)] = &[
+    ('\u{0}', '\u{1F}'),
+    ('\u{7F}', '\u{9F}'),
+    ('\u{2028}', '\u{2029}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2066}', '\u{2069}'),
+];
+
 fn forbidden_in_text(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
-        )
+    FORBIDDEN_IN_TEXT
+        .iter()
+        .any(|(from, to)| (*from..=*to).contains(&c))
+}
+
+/// The class of [`FORBIDDEN_IN_TEXT`] for an ECMA-262 regular expression: `\u0000-\u001F...`.
+fn forbidden_class() -> String {
+    FORBIDDEN_IN_TEXT
+        .iter()
+        .map(|(from, to)| format!("\\u{:04X}-\\u{:04X}", u32::from(*from), u32::from(*to)))
+        .collect()
+}
+
+/// The JSON Schema `pattern` of a free-text field: no forbidden character anywhere.
+pub fn text_pattern() -> String {
+    format!("^[^{}]*$", forbidden_class())
+}
+
+/// [`text_pattern`] for a field that may not be blank either: at least one character that is
+/// neither forbidden nor white space.
+pub fn non_blank_text_pattern() -> String {
+    let f = forbidden_class();
+    format!("^[^{f}]*[^{f}\\s][^{f}]*$")
 }
 
 /// A free-text field: at most `max` characters, none of them a control character.
@@ -100,6 +127,22 @@ pub fn text(field: &str, value: String, max: usize) -> Result<String, Validation
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_forbidden_ranges_are_the_control_and_layout_characters() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let expected = c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+                );
+            assert_eq!(forbidden_in_text(c), expected, "{:04X}", u32::from(c));
+        }
+        assert_eq!(
+            text_pattern(),
+            r"^[^\u0000-\u001F\u007F-\u009F\u2028-\u2029\u202A-\u202E\u2066-\u2069]*$"
+        );
+    }
 
     #[test]
     fn control_and_layout_characters_are_refused() {

@@ -4,7 +4,8 @@
 use actix_web::error::JsonPayloadError;
 use actix_web::{web, HttpRequest};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::error::ApiError;
 use crate::domain::ValidationError;
@@ -39,10 +40,11 @@ fn json_error(err: JsonPayloadError) -> ApiError {
     }
 }
 
-/// Reads a typed body out of parsed JSON: an object, as every operation documents. (A GET
-/// body, such as the `null` Commerce.js sends with every request, is never read.)
-pub fn typed<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    let value = match value {
+/// A body as the JSON object of schema `T`: anything but an object is refused (a GET body,
+/// such as the `null` Commerce.js sends with every request, is never read); fields `T` does not
+/// describe are dropped (`known_fields`); NUL is refused in what is left.
+pub fn fields_of<T: ToSchema>(value: Value) -> Result<Map<String, Value>, ApiError> {
+    let mut value = match value {
         v @ Value::Object(_) => v,
         _ => {
             return Err(ValidationError::field(
@@ -53,7 +55,18 @@ pub fn typed<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
             .into())
         }
     };
+    super::known_fields::prune(&T::name(), &mut value);
     super::nul::check_json(&value)?;
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Ok(Map::new()),
+    }
+}
+
+/// Reads a typed body out of parsed JSON (see [`fields_of`]); a wrong type is a 422 naming
+/// the field.
+pub fn typed<T: DeserializeOwned + ToSchema>(value: Value) -> Result<T, ApiError> {
+    let value = Value::Object(fields_of::<T>(value)?);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let field = e.path().to_string();
         let field = if field.is_empty() || field == "." {
@@ -91,7 +104,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, ToSchema)]
     struct Sample {
         #[serde(default, deserialize_with = "nullable")]
         name: Option<Option<String>>,

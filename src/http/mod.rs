@@ -10,6 +10,7 @@ pub mod email_change;
 pub mod error;
 pub mod fields;
 pub mod health;
+pub mod known_fields;
 pub mod login;
 pub mod nul;
 pub mod openapi;

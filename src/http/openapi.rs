@@ -128,6 +128,7 @@ struct Constraints;
 
 impl Modify for Constraints {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
         use utoipa::openapi::schema::{ObjectBuilder, Type};
         fn names<T>(table: &[(&str, T)]) -> Vec<String> {
             table.iter().map(|(name, _)| (*name).to_owned()).collect()
@@ -138,6 +139,8 @@ impl Modify for Constraints {
                 .enum_values(Some(values))
                 .into()
         }
+        free_text_patterns(openapi);
+        order_statuses(openapi);
         order_customer_is_one_of_two(openapi);
         let customer_sorts = names(customers::SORT_BY);
         let order_sorts = names(orders::SORT_BY);
@@ -151,6 +154,15 @@ impl Modify for Constraints {
                     continue;
                 };
                 match param.name.as_str() {
+                    // A filter by customer: anything that is not a customer id is refused.
+                    "customer_id" if matches!(param.parameter_in, ParameterIn::Query) => {
+                        param.schema = Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .pattern(Some(crate::domain::CustomerId::pattern()))
+                                .into(),
+                        )
+                    }
                     "sortDirection" => param.schema = Some(words(directions.clone())),
                     "sortBy" if path == "/v1/customers" => {
                         param.schema = Some(words(customer_sorts.clone()))
@@ -158,6 +170,74 @@ impl Modify for Constraints {
                     "sortBy" => param.schema = Some(words(order_sorts.clone())),
                     _ => {}
                 }
+            }
+        }
+    }
+}
+
+/// The request fields read as free text (`domain::validation::text`) refuse control, line and
+/// bidi characters; their pattern says so, built from the same list.
+fn free_text_patterns(openapi: &mut utoipa::openapi::OpenApi) {
+    use crate::domain::validation::{non_blank_text_pattern, text_pattern};
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    const NAMES: &[&str] = &["firstname", "lastname", "phone", "external_id"];
+    let fields: &[(&str, &[&str])] = &[
+        ("CustomerCreate", NAMES),
+        ("CustomerUpdate", NAMES),
+        ("RegisterRequest", NAMES),
+        ("OrderCustomerInput", NAMES),
+        (
+            "LineItemInput",
+            &["product_name", "product_sku", "product_id"],
+        ),
+    ];
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    for (schema, names) in fields {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema) else {
+            continue;
+        };
+        for name in names.iter() {
+            let Some(RefOr::T(Schema::Object(field))) = object.properties.get_mut(*name) else {
+                continue;
+            };
+            field.pattern = Some(if *name == "product_name" {
+                non_blank_text_pattern()
+            } else {
+                text_pattern()
+            });
+        }
+    }
+}
+
+/// An order's statuses, from the tables `domain::order` checks them with.
+fn order_statuses(openapi: &mut utoipa::openapi::OpenApi) {
+    use crate::domain::order::{FULFILLMENT_STATUSES, ORDER_STATUS_PATTERN, PAYMENT_STATUSES};
+    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::RefOr;
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    for schema in ["OrderCreate", "OrderUpdate"] {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) else {
+            continue;
+        };
+        for (name, field) in object.properties.iter_mut() {
+            let RefOr::T(Schema::Object(field)) = field else {
+                continue;
+            };
+            match name.as_str() {
+                "status" => field.pattern = Some(ORDER_STATUS_PATTERN.to_owned()),
+                "status_payment" => {
+                    field.enum_values = Some(PAYMENT_STATUSES.iter().map(|s| (*s).into()).collect())
+                }
+                "status_fulfillment" => {
+                    field.enum_values =
+                        Some(FULFILLMENT_STATUSES.iter().map(|s| (*s).into()).collect())
+                }
+                _ => {}
             }
         }
     }

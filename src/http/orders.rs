@@ -255,7 +255,7 @@ pub struct OrderCustomerInput {
 pub struct LineItemInput {
     pub product_id: Option<String>,
     /// Not blank.
-    #[schema(min_length = 1, max_length = 255, pattern = "\\S")]
+    #[schema(min_length = 1, max_length = 255)]
     pub product_name: String,
     pub product_sku: Option<String>,
     #[schema(minimum = 1)]
@@ -343,8 +343,7 @@ fn status_change(
 
 /// Parses the raw body. Line items are read field by field so each error names its path.
 fn parse_new_order(body: Value) -> Result<NewOrder, ApiError> {
-    // `typed` refuses anything but an object (or `null`, read as `{}`), as for every body.
-    let mut map: Map<String, Value> = typed(body)?;
+    let mut map = super::body::fields_of::<OrderCreate>(body)?;
     let raw_lines = map.remove("line_items");
     let mut c = Collector::new();
     // Everything but the line items goes through the typed DTO (wrong types name the field).
