@@ -140,6 +140,7 @@ impl Modify for Constraints {
                 .into()
         }
         free_text_patterns(openapi);
+        no_nul_anywhere(openapi);
         order_statuses(openapi);
         order_customer_is_one_of_two(openapi);
         let customer_sorts = names(customers::SORT_BY);
@@ -208,6 +209,40 @@ fn free_text_patterns(openapi: &mut utoipa::openapi::OpenApi) {
             } else {
                 text_pattern()
             });
+        }
+    }
+}
+
+/// NUL is refused in every string of a request body (`nul`): a string field with no pattern
+/// of its own says so.
+fn no_nul_anywhere(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{Schema, Type};
+    use utoipa::openapi::RefOr;
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    for (name, schema) in components.schemas.iter_mut() {
+        let is_request = ["Request", "Create", "Update", "Input"]
+            .iter()
+            .any(|suffix| name.ends_with(suffix));
+        let RefOr::T(Schema::Object(object)) = schema else {
+            continue;
+        };
+        if !is_request {
+            continue;
+        }
+        for field in object.properties.values_mut() {
+            let RefOr::T(Schema::Object(field)) = field else {
+                continue;
+            };
+            let is_string = match &field.schema_type {
+                utoipa::openapi::schema::SchemaType::Type(t) => *t == Type::String,
+                utoipa::openapi::schema::SchemaType::Array(ts) => ts.contains(&Type::String),
+                _ => false,
+            };
+            if is_string && field.pattern.is_none() && field.enum_values.is_none() {
+                field.pattern = Some("^[^\\u0000]*$".to_owned());
+            }
         }
     }
 }

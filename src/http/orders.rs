@@ -640,6 +640,7 @@ pub async fn create(
         (status = 200, description = "A page of orders", body = OrderList),
         (status = 401, description = "No or bad API key", body = ErrorBody),
         (status = 403, description = "Not a secret key", body = ErrorBody),
+        (status = 404, description = "The customer_id filter names no customer", body = ErrorBody),
         (status = 422, description = "Bad parameter", body = ErrorBody),
     ),
     security(("merchant_key" = []))
@@ -653,8 +654,8 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_secret()?;
     let mut c = Collector::new();
-    let customer = match params.customer_id.as_deref().map(str::trim) {
-        None | Some("") => None,
+    let customer = match params.customer_id.as_deref() {
+        None => None,
         Some(raw) => match CustomerId::parse(raw) {
             Some(id) => Some(id),
             None => {
