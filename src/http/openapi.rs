@@ -140,9 +140,7 @@ impl Modify for Constraints {
                 .into()
         }
         free_text_patterns(openapi);
-        no_nul_anywhere(openapi);
         order_statuses(openapi);
-        order_customer_is_one_of_two(openapi);
         let customer_sorts = names(customers::SORT_BY);
         let order_sorts = names(orders::SORT_BY);
         let directions = names(pagination::DIRECTIONS);
@@ -173,6 +171,10 @@ impl Modify for Constraints {
                 }
             }
         }
+        // What has no pattern of its own yet may not hold NUL; then the order's schema is
+        // wrapped (the steps above edit plain objects only).
+        no_nul_anywhere(openapi);
+        order_customer_is_one_of_two(openapi);
     }
 }
 
@@ -213,11 +215,47 @@ fn free_text_patterns(openapi: &mut utoipa::openapi::OpenApi) {
     }
 }
 
+/// The pattern of a string that only may not hold NUL (`nul`).
+const NO_NUL: &str = "^[^\\u0000]*$";
+
+fn is_string(t: &utoipa::openapi::schema::SchemaType) -> bool {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    match t {
+        SchemaType::Type(t) => *t == Type::String,
+        SchemaType::Array(ts) => ts.contains(&Type::String),
+        SchemaType::AnyValue => false,
+    }
+}
+
 /// NUL is refused in every string of a request body (`nul`): a string field with no pattern
 /// of its own says so.
 fn no_nul_anywhere(openapi: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::schema::{Schema, Type};
+    use utoipa::openapi::schema::Schema;
     use utoipa::openapi::RefOr;
+    // Parameters (query and path) of every operation.
+    for item in openapi.paths.paths.values_mut() {
+        let ops = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.delete.as_mut(),
+        ];
+        for op in ops.into_iter().flatten() {
+            for param in op.parameters.iter_mut().flatten() {
+                let RefOr::T(param) = param else {
+                    continue;
+                };
+                if let Some(RefOr::T(Schema::Object(text))) = param.schema.as_mut() {
+                    if is_string(&text.schema_type)
+                        && text.pattern.is_none()
+                        && text.enum_values.is_none()
+                    {
+                        text.pattern = Some(NO_NUL.to_owned());
+                    }
+                }
+            }
+        }
+    }
     let Some(components) = openapi.components.as_mut() else {
         return;
     };
@@ -235,13 +273,11 @@ fn no_nul_anywhere(openapi: &mut utoipa::openapi::OpenApi) {
             let RefOr::T(Schema::Object(field)) = field else {
                 continue;
             };
-            let is_string = match &field.schema_type {
-                utoipa::openapi::schema::SchemaType::Type(t) => *t == Type::String,
-                utoipa::openapi::schema::SchemaType::Array(ts) => ts.contains(&Type::String),
-                _ => false,
-            };
-            if is_string && field.pattern.is_none() && field.enum_values.is_none() {
-                field.pattern = Some("^[^\\u0000]*$".to_owned());
+            if is_string(&field.schema_type)
+                && field.pattern.is_none()
+                && field.enum_values.is_none()
+            {
+                field.pattern = Some(NO_NUL.to_owned());
             }
         }
     }
