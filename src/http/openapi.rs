@@ -286,7 +286,7 @@ fn no_nul_anywhere(openapi: &mut utoipa::openapi::OpenApi) {
 /// An order's statuses, from the tables `domain::order` checks them with.
 fn order_statuses(openapi: &mut utoipa::openapi::OpenApi) {
     use crate::domain::order::{FULFILLMENT_STATUSES, ORDER_STATUS_PATTERN, PAYMENT_STATUSES};
-    use utoipa::openapi::schema::Schema;
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, SchemaType, Type};
     use utoipa::openapi::RefOr;
     let Some(components) = openapi.components.as_mut() else {
         return;
@@ -295,21 +295,39 @@ fn order_statuses(openapi: &mut utoipa::openapi::OpenApi) {
         let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) else {
             continue;
         };
-        for (name, field) in object.properties.iter_mut() {
-            let RefOr::T(Schema::Object(field)) = field else {
+        for (name, property) in object.properties.iter_mut() {
+            let RefOr::T(Schema::Object(field)) = property else {
                 continue;
             };
-            match name.as_str() {
-                "status" => field.pattern = Some(ORDER_STATUS_PATTERN.to_owned()),
-                "status_payment" => {
-                    field.enum_values = Some(PAYMENT_STATUSES.iter().map(|s| (*s).into()).collect())
+            let table = match name.as_str() {
+                "status" => {
+                    field.pattern = Some(ORDER_STATUS_PATTERN.to_owned());
+                    continue;
                 }
-                "status_fulfillment" => {
-                    field.enum_values =
-                        Some(FULFILLMENT_STATUSES.iter().map(|s| (*s).into()).collect())
-                }
-                _ => {}
-            }
+                "status_payment" => PAYMENT_STATUSES,
+                "status_fulfillment" => FULFILLMENT_STATUSES,
+                _ => continue,
+            };
+            let words = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .description(field.description.clone())
+                .enum_values(Some(table.iter().copied()))
+                .build();
+            // A field that may be null (on create: left to its default) is one of the words or
+            // null, which generated clients read as an optional enum.
+            let nullable =
+                matches!(&field.schema_type, SchemaType::Array(ts) if ts.contains(&Type::Null));
+            *property = if nullable {
+                Schema::OneOf(
+                    OneOfBuilder::new()
+                        .item(words)
+                        .item(ObjectBuilder::new().schema_type(Type::Null))
+                        .build(),
+                )
+                .into()
+            } else {
+                Schema::Object(words).into()
+            };
         }
     }
 }

@@ -49,6 +49,9 @@ from patron_client.models import (
     LoginResponse,
     OrderCreate,
     OrderCreateShippingType0,
+    OrderCreateStatusPaymentType0,
+    ListCustomerOrdersSortBy,
+    ListCustomerOrdersSortDirection,
     OrderView,
     CustomerList,
     OrderList,
@@ -274,7 +277,8 @@ def run_checks(patron: Patron) -> int:
                 ],
                 shipping_price="5.00",
                 tax="0.00",
-                status_payment="paid",
+                # The document lists the statuses: the generated client takes its enum.
+                status_payment=OrderCreateStatusPaymentType0.PAID,
                 shipping=ship,
             )
             r = orders_create.sync_detailed(client=back_office, body=body)
@@ -324,7 +328,12 @@ def run_checks(patron: Patron) -> int:
         cid = state["customer"].id
         older, newer = state["orders"]
         me = AuthenticatedClient(base_url=patron.url, token=state["jwt"], raise_on_unexpected_status=True)
-        r = list_for_customer.sync_detailed(cid, client=me, sort_by="created_at", sort_direction="desc")
+        r = list_for_customer.sync_detailed(
+            cid,
+            client=me,
+            sort_by=ListCustomerOrdersSortBy.CREATED_AT,
+            sort_direction=ListCustomerOrdersSortDirection.DESC,
+        )
         assert r.status_code == 200, (r.status_code, r.content)
         page = r.parsed
         assert isinstance(page, OrderList), page
