@@ -64,7 +64,8 @@ const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'sending', attempts = att
     RETURNING id, recipient, subject, body_text, body_html, attempts";
 
 /// Leases up to `limit` due messages (queued and due, or held by a worker whose lease ran out)
-/// until `lease_until`. Replicas never receive the same message while a lease holds.
+/// until `lease_until`. Replicas never receive the same message while a lease holds, so a
+/// worker leases only what it sends next (see `mail::outbox`).
 pub fn claim(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -85,9 +86,32 @@ pub fn claim(
     }
 }
 
-/// Delivered: the bodies (which may hold a live token) are scrubbed.
-pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(outbox::table.find(id))
+/// The claim a worker holds: the message and the try it claimed. Each claim counts a try, so
+/// `attempts` fences the lease: once another worker has claimed the message again (the lease
+/// ran out), this worker's outcome no longer matches and changes nothing.
+#[derive(Debug, Clone, Copy)]
+pub struct Lease<'a> {
+    pub id: &'a str,
+    pub attempts: i32,
+}
+
+macro_rules! held {
+    ($lease:expr) => {
+        outbox::table
+            .filter(outbox::id.eq($lease.id))
+            .filter(outbox::status.eq(SENDING))
+            .filter(outbox::attempts.eq($lease.attempts))
+    };
+}
+
+/// Delivered: the bodies (which may hold a live token) are scrubbed. Whether the lease was
+/// still held (`false`: another worker took the message over).
+pub fn mark_sent(
+    conn: &mut DbConnection,
+    lease: Lease<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(held!(lease))
         .set((
             outbox::status.eq(SENT),
             outbox::sent_at.eq(Some(now)),
@@ -97,16 +121,16 @@ pub fn mark_sent(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> Query
             outbox::last_error.eq(None::<String>),
         ))
         .execute(conn)
-        .map(|_| ())
+        .map(|n| n == 1)
 }
 
 pub fn mark_retry(
     conn: &mut DbConnection,
-    id: &str,
+    lease: Lease<'_>,
     next_attempt_at: NaiveDateTime,
     error: &str,
-) -> QueryResult<()> {
-    diesel::update(outbox::table.find(id))
+) -> QueryResult<bool> {
+    diesel::update(held!(lease))
         .set((
             outbox::status.eq(QUEUED),
             outbox::next_attempt_at.eq(next_attempt_at),
@@ -114,12 +138,12 @@ pub fn mark_retry(
             outbox::last_error.eq(Some(error)),
         ))
         .execute(conn)
-        .map(|_| ())
+        .map(|n| n == 1)
 }
 
 /// Given up: kept for inspection, bodies scrubbed.
-pub fn mark_failed(conn: &mut DbConnection, id: &str, error: &str) -> QueryResult<()> {
-    diesel::update(outbox::table.find(id))
+pub fn mark_failed(conn: &mut DbConnection, lease: Lease<'_>, error: &str) -> QueryResult<bool> {
+    diesel::update(held!(lease))
         .set((
             outbox::status.eq(FAILED),
             outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -128,7 +152,7 @@ pub fn mark_failed(conn: &mut DbConnection, id: &str, error: &str) -> QueryResul
             outbox::body_html.eq(""),
         ))
         .execute(conn)
-        .map(|_| ())
+        .map(|n| n == 1)
 }
 
 /// Sent and failed messages older than `before` are deleted.
@@ -139,4 +163,12 @@ pub fn prune(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usiz
             .filter(outbox::created_at.lt(before)),
     )
     .execute(conn)
+}
+
+/// How many messages are in `status` (for operators' checks and tests).
+pub fn count_with_status(conn: &mut DbConnection, status: &str) -> QueryResult<i64> {
+    outbox::table
+        .filter(outbox::status.eq(status))
+        .count()
+        .get_result(conn)
 }

@@ -17,7 +17,11 @@ use crate::db::outbox::{self as q, NewMessage};
 use crate::db::{self, Db, DbConnection, DbError};
 use crate::domain::random;
 
-const BATCH: i64 = 20;
+/// Messages leased per claim: one. A lease must outlive the sending of everything it covers,
+/// and a batch sent one by one outlived it (a slow SMTP server, two replicas: the end of a
+/// batch was sent twice); one message's send is bounded by the SMTP timeout, at most half the
+/// lease (`Mailer::from_config`).
+const BATCH: i64 = 1;
 /// Old sent/failed rows, expired tokens and sessions are cleaned up this often.
 const JANITOR_EVERY: Duration = Duration::from_secs(600);
 
@@ -144,24 +148,29 @@ impl Worker {
             let recorded = self
                 .db
                 .run(move |conn| {
-                    match outcome {
-                        Ok(()) => q::mark_sent(conn, &id, db::now()),
+                    let lease = q::Lease { id: &id, attempts };
+                    let held = match outcome {
+                        Ok(()) => q::mark_sent(conn, lease, db::now()),
                         Err(MailError::Permanent(e)) => {
                             tracing::error!(message_id = %id, error = %e, "mail refused for good");
-                            q::mark_failed(conn, &id, &e)
+                            q::mark_failed(conn, lease, &e)
                         }
                         Err(MailError::Transient(e)) if attempts >= max => {
                             tracing::error!(message_id = %id, attempts, error = %e, "mail failed after the last try");
-                            q::mark_failed(conn, &id, &e)
+                            q::mark_failed(conn, lease, &e)
                         }
                         Err(MailError::Transient(e)) => {
                             let wait = backoff(attempts, base, cap);
                             tracing::warn!(message_id = %id, attempts, retry_in_ms = wait.as_millis() as u64, error = %e, "mail not sent, will retry");
                             let next = db::now() + TimeDelta::from_std(wait).unwrap_or(TimeDelta::seconds(1));
-                            q::mark_retry(conn, &id, next, &e)
+                            q::mark_retry(conn, lease, next, &e)
                         }
                     }
-                    .map_err(DbError::from)
+                    .map_err(DbError::from)?;
+                    if !held {
+                        tracing::warn!(message_id = %id, attempts, "mail outbox: the lease ran out before the outcome was recorded; the worker holding it now decides");
+                    }
+                    Ok::<_, DbError>(())
                 })
                 .await;
             if let Err(e) = recorded {

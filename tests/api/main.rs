@@ -14,6 +14,7 @@ mod listing;
 mod login;
 mod openapi;
 mod orders;
+mod outbox;
 mod pg_async;
 mod security;
 mod security_links;

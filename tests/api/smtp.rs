@@ -162,6 +162,8 @@ pub struct SmtpSink {
     pub port: u16,
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    /// How long the sink takes to accept each message (a slow mail server).
+    delay: Arc<Mutex<Duration>>,
 }
 
 impl SmtpSink {
@@ -171,6 +173,7 @@ impl SmtpSink {
             port: listener.local_addr().unwrap().port(),
             mails: Default::default(),
             tasks: Default::default(),
+            delay: Default::default(),
         };
         sink.serve(listener);
         sink
@@ -180,14 +183,21 @@ impl SmtpSink {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
+    /// Every message from now on takes `per_message` to be accepted.
+    pub fn slow_down(&self, per_message: Duration) {
+        *self.delay.lock().unwrap() = per_message;
+    }
+
     fn serve(&self, listener: TcpListener) {
         let mails = self.mails.clone();
         let tasks = self.tasks.clone();
+        let delay = self.delay.clone();
         let accept = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let mails = mails.clone();
+                let delay = delay.clone();
                 let conn = tokio::spawn(async move {
-                    let _ = session(stream, mails).await;
+                    let _ = session(stream, mails, delay).await;
                 });
                 tasks.lock().unwrap().push(conn);
             }
@@ -249,6 +259,7 @@ impl SmtpSink {
 async fn session(
     stream: tokio::net::TcpStream,
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
+    delay: Arc<Mutex<Duration>>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
@@ -295,11 +306,15 @@ async fn session(
                     .unwrap_or(&line);
                 data.push_str(unstuffed);
             }
+            // Kept as soon as it is in (a real server may deliver a message whose sender
+            // gave up waiting for the answer), answered after the delay.
             mails.lock().unwrap().push(ReceivedMail {
                 from: from.clone(),
                 to: to.clone(),
                 raw: data,
             });
+            let wait = *delay.lock().unwrap();
+            tokio::time::sleep(wait).await;
             write.write_all(b"250 queued\r\n").await?;
         } else if upper == "QUIT" {
             write.write_all(b"221 bye\r\n").await?;
