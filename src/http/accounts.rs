@@ -75,21 +75,6 @@ pub struct PasswordChanged {
     pub changed: bool,
 }
 
-impl From<AccountError> for ApiError {
-    fn from(e: AccountError) -> Self {
-        match e {
-            AccountError::InvalidCredentials => ApiError::Unauthenticated {
-                code: "invalid_credentials",
-                message: "The email or password is incorrect.",
-            },
-            AccountError::Locked { until } => ApiError::account_locked(until),
-            AccountError::Hash(e) => e.into(),
-            AccountError::Login(l) => l.into(),
-            AccountError::Db(d) => d.into(),
-        }
-    }
-}
-
 fn required_password(c: &mut Collector, field: &str, raw: Option<&str>) -> Option<Password> {
     match raw {
         None => {

@@ -1,5 +1,6 @@
 //! The one place errors become HTTP: Chec's error body, extended with a stable `code` and the
-//! request id. Internal causes are logged with the request id and never sent.
+//! request id. Internal causes are logged with the request id and never sent. Every
+//! `From<...> for ApiError` lives here, so one error maps to one answer everywhere.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -10,7 +11,7 @@ use super::request_id;
 use crate::db::DbError;
 use crate::domain::{FieldErrors, ValidationError};
 use crate::service::passwords::HashError;
-use crate::service::{CustomerError, KeyError, LoginError, SessionError};
+use crate::service::{AccountError, CustomerError, KeyError, LoginError, OrderError, SessionError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -108,6 +109,13 @@ impl ApiError {
         ApiError::NotFound {
             code: "customer_not_found",
             message: "No customer exists with that id.",
+        }
+    }
+
+    pub fn order_not_found() -> Self {
+        ApiError::NotFound {
+            code: "order_not_found",
+            message: "No order exists with that id.",
         }
     }
 
@@ -318,6 +326,32 @@ impl From<LoginError> for ApiError {
             LoginError::CustomerNotFound => ApiError::customer_not_found(),
             LoginError::Session(s) => s.into(),
             LoginError::Db(d) => d.into(),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::InvalidCredentials => ApiError::Unauthenticated {
+                code: "invalid_credentials",
+                message: "The email or password is incorrect.",
+            },
+            AccountError::Locked { until } => ApiError::account_locked(until),
+            AccountError::Hash(e) => e.into(),
+            AccountError::Login(l) => l.into(),
+            AccountError::Db(d) => d.into(),
+        }
+    }
+}
+
+impl From<OrderError> for ApiError {
+    fn from(e: OrderError) -> Self {
+        match e {
+            OrderError::NotFound => ApiError::order_not_found(),
+            OrderError::CustomerNotFound => ApiError::customer_not_found(),
+            OrderError::Invalid(v) => ApiError::Invalid(v),
+            OrderError::Db(d) => d.into(),
         }
     }
 }

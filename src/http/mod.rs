@@ -29,8 +29,7 @@ use crate::db::Db;
 use crate::mail::outbox::Doorbell;
 use crate::service::rate_limit::RateLimiter;
 use crate::service::{
-    AccountService, CustomerService, KeyService, LoginService, OrderService, SessionError,
-    SessionService,
+    AccountService, CustomerService, KeyService, LoginService, OrderService, SessionService,
 };
 use auth::CustomerSession;
 use error::ApiError;
@@ -90,11 +89,9 @@ impl AppState {
                 session_id,
                 customer: crate::service::customers::row_to_customer(row),
             }),
-            Err(SessionError::Db(e)) => Err(e.into()),
-            Err(_) => Err(ApiError::Unauthenticated {
-                code: "invalid_bearer_token",
-                message: "The bearer token is invalid, expired or revoked.",
-            }),
+            // One mapping for every session error (`error.rs`): a bad token is a 401, a key
+            // that cannot be read a 500, never the other way round.
+            Err(e) => Err(e.into()),
         }
     }
 }

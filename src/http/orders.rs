@@ -21,7 +21,7 @@ use crate::domain::order::{
 };
 use crate::domain::validation::Collector;
 use crate::domain::{CustomerId, Email, OrderId, ValidationError};
-use crate::service::orders::{OrderError, OrderListQuery, OrderPatch};
+use crate::service::orders::{OrderListQuery, OrderPatch};
 
 // ---- rendering -------------------------------------------------------------------------
 
@@ -530,27 +530,9 @@ fn parse_new_order(body: Value) -> Result<NewOrder, ApiError> {
     Ok(new)
 }
 
-fn order_not_found() -> ApiError {
-    ApiError::NotFound {
-        code: "order_not_found",
-        message: "No order exists with that id.",
-    }
-}
-
-impl From<OrderError> for ApiError {
-    fn from(e: OrderError) -> Self {
-        match e {
-            OrderError::NotFound => order_not_found(),
-            OrderError::CustomerNotFound => ApiError::customer_not_found(),
-            OrderError::Invalid(v) => ApiError::Invalid(v),
-            OrderError::Db(d) => d.into(),
-        }
-    }
-}
-
 fn path_order_id(raw: &str) -> Result<OrderId, ApiError> {
     super::nul::check_path("order_id", raw)?;
-    OrderId::parse(raw).ok_or_else(order_not_found)
+    OrderId::parse(raw).ok_or_else(ApiError::order_not_found)
 }
 
 /// The values of the order lists' `sortBy` (`created` and `updated` are Chec's aliases).
