@@ -820,7 +820,10 @@ mod tests {
             "ftp://id.shop.example",
             "https://id.shop.example/?a=1",
             "https://u:p@id.shop.example",
+            "https://u@id.shop.example",
+            "https://:p@id.shop.example",
             "https://id.shop.example/#x",
+            "https://id.shop.example/?",
             "/v1",
         ] {
             let e = Config::from_vars(&vars(&[("PATRON_PUBLIC_URL", bad)])).unwrap_err();
