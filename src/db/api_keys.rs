@@ -26,12 +26,12 @@ pub fn insert(conn: &mut DbConnection, row: &ApiKeyRow) -> QueryResult<()> {
 
 /// The kind of the live (not revoked) key with this hash.
 pub fn live_kind_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<String>> {
-    api_keys::table
+    let rows = api_keys::table
         .filter(api_keys::key_hash.eq(hash))
         .filter(api_keys::revoked_at.is_null())
         .select(api_keys::kind)
-        .get_result(conn)
-        .optional()
+        .load(conn)?;
+    super::at_most_one("api_keys.key_hash", rows)
 }
 
 pub fn count_all(conn: &mut DbConnection) -> QueryResult<i64> {

@@ -153,11 +153,11 @@ pub fn find_by_email(
     conn: &mut DbConnection,
     email_normalized: &str,
 ) -> QueryResult<Option<CustomerRow>> {
-    customers::table
+    let rows = customers::table
         .filter(customers::email_normalized.eq(email_normalized))
         .select(CustomerRow::as_select())
-        .get_result(conn)
-        .optional()
+        .load(conn)?;
+    super::at_most_one("customers.email_normalized", rows)
 }
 
 /// Applies the changes; returns false when no such customer exists.

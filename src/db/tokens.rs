@@ -67,8 +67,8 @@ pub fn consume(
     )
     .set(login_tokens::used_at.eq(Some(now)))
     .returning(login_tokens::customer_id)
-    .get_result(conn)
-    .optional()
+    .get_results(conn)
+    .and_then(|rows| super::at_most_one("login_tokens.token_hash", rows))
 }
 
 /// [`consume`] for an email-change token: its customer and the address it confirms.
@@ -86,8 +86,8 @@ pub fn consume_email_change(
     )
     .set(login_tokens::used_at.eq(Some(now)))
     .returning((login_tokens::customer_id, login_tokens::new_email))
-    .get_result(conn)
-    .optional()
+    .get_results(conn)
+    .and_then(|rows| super::at_most_one("login_tokens.token_hash", rows))
 }
 
 /// The customer of a live token, without consuming it.
@@ -103,8 +103,8 @@ pub fn peek_live(
         .filter(login_tokens::used_at.is_null())
         .filter(login_tokens::expires_at.gt(now))
         .select(login_tokens::customer_id)
-        .get_result(conn)
-        .optional()
+        .load(conn)
+        .and_then(|rows| super::at_most_one("login_tokens.token_hash", rows))
 }
 
 /// The customer a token (of any state) belongs to, for the audit trail of a refused token.
@@ -112,8 +112,8 @@ pub fn owner(conn: &mut DbConnection, token_hash: &str) -> QueryResult<Option<St
     login_tokens::table
         .filter(login_tokens::token_hash.eq(token_hash))
         .select(login_tokens::customer_id)
-        .get_result(conn)
-        .optional()
+        .load(conn)
+        .and_then(|rows| super::at_most_one("login_tokens.token_hash", rows))
 }
 
 /// Deletes tokens that can no longer be used and are older than `before`.
