@@ -429,7 +429,10 @@ async fn erasing_a_customer_keeps_orders_without_personal_data(backend: Backend)
         .create_customer(json!({"email": "gone@example.com", "firstname": "Gus"}))
         .await;
     let cid = c["id"].as_str().unwrap();
-    let (_, o) = record(&app, book_order(cid)).await;
+    let mut order = book_order(cid);
+    order["billing"] = json!({"name": "Leslie Lawless", "street": "1 Main St", "country": "US"});
+    let (status, o) = record(&app, order).await;
+    assert_eq!(status, 201, "{o}");
     assert_eq!(
         app.secret(Method::DELETE, &format!("/v1/customers/{cid}"))
             .send()
@@ -461,6 +464,25 @@ async fn erasing_a_customer_keeps_orders_without_personal_data(backend: Backend)
         cid,
     ] {
         assert!(!text.contains(personal), "{personal} still in {text}");
+    }
+    // The API hides some stored columns: the stored row itself must hold none of it.
+    let order_id = o["id"].as_str().unwrap().to_owned();
+    let row = app
+        .state
+        .db
+        .run(move |conn| {
+            patron::db::orders::find(conn, &order_id).map_err(patron::db::DbError::from)
+        })
+        .await
+        .unwrap()
+        .expect("the stored order");
+    assert_eq!(row.customer_id, None);
+    assert_eq!(row.billing, None, "billing address erased");
+    assert_eq!(row.shipping, None, "shipping address erased");
+    assert_eq!(row.customer_snapshot, None, "customer snapshot erased");
+    let stored = format!("{row:?}");
+    for personal in ["gone@example.com", "Gus", "Leslie Lawless", "1 Main St", cid] {
+        assert!(!stored.contains(personal), "{personal} still stored: {stored}");
     }
 }
 
