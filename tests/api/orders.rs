@@ -481,8 +481,17 @@ async fn erasing_a_customer_keeps_orders_without_personal_data(backend: Backend)
     assert_eq!(row.shipping, None, "shipping address erased");
     assert_eq!(row.customer_snapshot, None, "customer snapshot erased");
     let stored = format!("{row:?}");
-    for personal in ["gone@example.com", "Gus", "Leslie Lawless", "1 Main St", cid] {
-        assert!(!stored.contains(personal), "{personal} still stored: {stored}");
+    for personal in [
+        "gone@example.com",
+        "Gus",
+        "Leslie Lawless",
+        "1 Main St",
+        cid,
+    ] {
+        assert!(
+            !stored.contains(personal),
+            "{personal} still stored: {stored}"
+        );
     }
 }
 
