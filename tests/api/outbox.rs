@@ -8,7 +8,7 @@ use patron::db::outbox as q;
 use crate::helpers::{test_config, Backend, TestApp, TestDb};
 use crate::smtp::SmtpSink;
 
-/// Two replicas, one database, a mail server that takes 0.7 s a message and a 3 s lease: a
+/// Two replicas, one database, a mail server that takes 0.7 s a message and a 6 s lease: a
 /// worker that leased a whole batch and sent it one by one outlived its lease, and the other
 /// replica sent the end of the batch again. Each message must reach its address once, and be
 /// recorded as sent once.
@@ -18,7 +18,7 @@ async fn two_replicas_and_a_slow_mail_server_send_each_mail_once(backend: Backen
     let url = sink.url();
     let adjust = |c: &mut patron::config::Config| {
         c.smtp_url = Some(Secret::new(url.clone()));
-        c.mail_lease = Duration::from_secs(3);
+        c.mail_lease = Duration::from_secs(6);
     };
     let a = TestApp::spawn_with(backend, adjust).await;
     let mut config = test_config(&a.db);
@@ -78,18 +78,30 @@ async fn two_replicas_and_a_slow_mail_server_send_each_mail_once(backend: Backen
 /// A worker whose lease ran out (another claimed the message since) records nothing: only the
 /// holder of the current claim does.
 async fn only_the_current_lease_holder_records_the_outcome(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| {
-        // No worker of its own: this test plays the workers.
-        c.mail_poll_interval = Duration::from_secs(3600);
-    })
-    .await;
+    let app = TestApp::spawn(backend).await;
     let outcome = app
         .state
         .db
         .run(|conn| {
             let e = patron::db::DbError::from;
-            patron::mail::outbox::enqueue(conn, "fence@example.com", "Hi", "t", "h").map_err(e)?;
-            let now = patron::db::now();
+            // Due an hour from now, so that the server's own worker leaves it alone: this test
+            // plays the workers, an hour ahead.
+            let now = patron::db::now() + chrono::TimeDelta::hours(1);
+            q::insert(
+                conn,
+                &q::NewMessage {
+                    id: "msg_fencefencefencefence".into(),
+                    recipient: "fence@example.com".into(),
+                    subject: "Hi".into(),
+                    body_text: "t".into(),
+                    body_html: "h".into(),
+                    status: q::QUEUED.into(),
+                    attempts: 0,
+                    next_attempt_at: now,
+                    created_at: now,
+                },
+            )
+            .map_err(e)?;
             let first = q::claim(conn, now, now + chrono::TimeDelta::seconds(1), 1).map_err(e)?;
             // The first lease has run out: another worker claims the message again.
             let later = now + chrono::TimeDelta::seconds(5);
