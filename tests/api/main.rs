@@ -16,6 +16,7 @@ mod openapi;
 mod orders;
 mod outbox;
 mod pg_async;
+mod schema_parity;
 mod security;
 mod security_links;
 mod smtp;
