@@ -16,6 +16,7 @@ use database::Database;
 on_both_databases!(
     keys_are_shown_on_the_first_start_that_serves,
     keys_revoke_takes_the_id_the_listed_prefix_or_the_whole_key,
+    a_key_retired_by_the_cli_is_refused_by_a_running_server_at_once,
 );
 
 /// `patron` in `dir` with only the given variables (and PATH).
@@ -289,4 +290,72 @@ fn cli_commands_say_which_database_they_act_on() {
     let err = text(&out.stderr);
     assert!(err.contains("patron.db"), "{err}");
     assert!(!err.contains("did not exist"), "{err}");
+}
+
+/// `patron keys retire-jwt` in another process: the running server refuses tokens signed by
+/// that key on the very next request (the README says "at once"), and keeps serving new ones.
+async fn a_key_retired_by_the_cli_is_refused_by_a_running_server_at_once(db: Database) {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let port = database::free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let (pk, sk) = ("pk_test_cliclicliclicli", "sk_test_cliclicliclicli");
+    let env = [
+        ("PATRON_BIND", bind.as_str()),
+        ("PATRON_DATABASE_URL", db.url.as_str()),
+        ("PATRON_PUBLIC_KEY", pk),
+        ("PATRON_SECRET_KEY", sk),
+        ("PATRON_LOG", "info"),
+    ];
+    let mut served = Served::start(command(dir.path(), &env));
+    served.wait_stderr("patron is listening");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let base = format!("http://{bind}");
+    let customer: serde_json::Value = client
+        .post(format!("{base}/v1/customers"))
+        .header("X-Authorization", sk)
+        .json(&serde_json::json!({"email": "retire@example.com"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = customer["id"].as_str().expect("customer id").to_owned();
+    let issue = || async {
+        let body: serde_json::Value = client
+            .post(format!("{base}/v1/customers/{id}/issue-token"))
+            .header("X-Authorization", sk)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["jwt"].as_str().expect("jwt").to_owned()
+    };
+    let own = |jwt: String| {
+        let req = client
+            .get(format!("{base}/v1/customers/{id}"))
+            .header("X-Authorization", pk)
+            .header("Authorization", format!("Bearer {jwt}"));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let jwt = issue().await;
+    assert_eq!(own(jwt.clone()).await, 200);
+    let header = jwt.split('.').next().unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap();
+    let kid = header["kid"].as_str().expect("kid").to_owned();
+
+    let cli_env = [("PATRON_DATABASE_URL", db.url.as_str())];
+    let out = run(dir.path(), &cli_env, &["keys", "retire-jwt", &kid]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(own(jwt).await, 401, "refused on the next request");
+    let fresh = issue().await;
+    assert_eq!(own(fresh).await, 200, "the new key signs and verifies");
 }

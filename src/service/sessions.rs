@@ -315,6 +315,16 @@ impl SessionService {
             exp: expires_at.and_utc().timestamp(),
             jti: session_id.clone(),
         };
+        // A key this process has not cached yet (another process rotated or retired keys and
+        // made it): the next verification must re-read the keyring rather than refuse the
+        // token just issued for up to the miss-reload interval.
+        let known = self
+            .keyring
+            .read()
+            .is_ok_and(|ring| ring.keys.contains_key(&key.kid));
+        if !known {
+            self.forget_cache();
+        }
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(key.kid.clone());
         header.typ = Some("JWT".into());
