@@ -7,6 +7,7 @@ pub mod ids;
 pub mod link;
 pub mod money;
 pub mod order;
+pub mod paging;
 pub mod password;
 pub mod random;
 pub mod token;

@@ -4,8 +4,8 @@ use actix_web::HttpRequest;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::domain::paging::SortDirection;
 use crate::domain::validation::Collector;
-use crate::service::customers::SortDirection;
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 200;

@@ -12,6 +12,7 @@ use crate::db::customers::{self as q, CustomerChanges, CustomerRow, Filter, Sort
 use crate::db::{self, write_tx, Db, DbError};
 use crate::domain::customer::{Customer, CustomerPatch, Meta, NewCustomer};
 use crate::domain::link::LinkTemplate;
+use crate::domain::paging::{Page, SortDirection};
 use crate::domain::password::Password;
 use crate::domain::token::PlainToken;
 use crate::domain::{CustomerId, ValidationError};
@@ -146,12 +147,6 @@ pub fn row_to_customer(row: CustomerRow) -> Customer {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortDirection {
-    Asc,
-    Desc,
-}
-
 #[derive(Debug, Clone)]
 pub struct ListQuery {
     pub filter: Filter,
@@ -159,52 +154,6 @@ pub struct ListQuery {
     pub direction: SortDirection,
     pub limit: u32,
     pub page: u32,
-}
-
-#[derive(Debug, Clone)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub total: u64,
-    pub limit: u32,
-    pub page: u32,
-}
-
-impl<T> Page<T> {
-    /// Where page `page` (from 1) of `limit` items starts.
-    pub fn offset(page: u32, limit: u32) -> i64 {
-        i64::from(page.saturating_sub(1)) * i64::from(limit)
-    }
-
-    /// Page `page` (from 1) of `limit` items out of `total`; `rows(limit, offset)` reads them,
-    /// and is not called for a page past the end.
-    pub fn read<E>(
-        total: i64,
-        page: u32,
-        limit: u32,
-        rows: impl FnOnce(i64, i64) -> Result<Vec<T>, E>,
-    ) -> Result<Page<T>, E> {
-        let offset = Self::offset(page, limit);
-        let items = if offset >= total {
-            Vec::new()
-        } else {
-            rows(i64::from(limit), offset)?
-        };
-        Ok(Page {
-            items,
-            total: u64::try_from(total).unwrap_or(0),
-            limit,
-            page,
-        })
-    }
-
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            total: self.total,
-            limit: self.limit,
-            page: self.page,
-        }
-    }
 }
 
 /// What a `PUT` did.

@@ -2,11 +2,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::customers::{Page, SortDirection};
 use crate::db::customers::{self as customers_q, CustomerRow};
 use crate::db::orders::{self as q, OrderChanges, OrderRow, SortColumn};
 use crate::db::{self, write_tx, Db, DbConnection, DbError};
 use crate::domain::order::{Buyer, NewOrder};
+use crate::domain::paging::{Page, SortDirection};
 use crate::domain::{random, CustomerId, LineItemId, OrderId, ValidationError};
 
 #[derive(Debug, thiserror::Error)]
