@@ -57,22 +57,22 @@ impl CustomerRow {
 }
 
 impl CustomerRow {
-    /// A row read by `pg_async`, whose statements select the columns in this struct's field
-    /// order, as Diesel's `as_select()` does.
+    /// A row read by `pg_async` (from the SQL Diesel builds for the same query), decoded by
+    /// column name, so that a column added or moved in the query cannot shift the others.
     pub fn from_pg(r: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
         Ok(CustomerRow {
-            id: r.try_get(0)?,
-            email: r.try_get(1)?,
-            email_normalized: r.try_get(2)?,
-            firstname: r.try_get(3)?,
-            lastname: r.try_get(4)?,
-            phone: r.try_get(5)?,
-            external_id: r.try_get(6)?,
-            meta: r.try_get(7)?,
-            created_at: r.try_get(8)?,
-            updated_at: r.try_get(9)?,
-            password_hash: r.try_get(10)?,
-            email_verified_at: r.try_get(11)?,
+            id: r.try_get("id")?,
+            email: r.try_get("email")?,
+            email_normalized: r.try_get("email_normalized")?,
+            firstname: r.try_get("firstname")?,
+            lastname: r.try_get("lastname")?,
+            phone: r.try_get("phone")?,
+            external_id: r.try_get("external_id")?,
+            meta: r.try_get("meta")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
+            password_hash: r.try_get("password_hash")?,
+            email_verified_at: r.try_get("email_verified_at")?,
         })
     }
 }

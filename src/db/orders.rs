@@ -31,29 +31,29 @@ pub struct OrderRow {
 }
 
 impl OrderRow {
-    /// A row read by `pg_async`, whose statements select the columns in this struct's field
-    /// order, as Diesel's `as_select()` does.
+    /// A row read by `pg_async` (from the SQL Diesel builds for the same query), decoded by
+    /// column name, so that a column added or moved in the query cannot shift the others.
     pub fn from_pg(r: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
         Ok(OrderRow {
-            id: r.try_get(0)?,
-            customer_id: r.try_get(1)?,
-            customer_reference: r.try_get(2)?,
-            currency: r.try_get(3)?,
-            status: r.try_get(4)?,
-            status_payment: r.try_get(5)?,
-            status_fulfillment: r.try_get(6)?,
-            subtotal: r.try_get(7)?,
-            shipping_price: r.try_get(8)?,
-            tax: r.try_get(9)?,
-            total: r.try_get(10)?,
-            line_items: r.try_get(11)?,
-            shipping: r.try_get(12)?,
-            billing: r.try_get(13)?,
-            customer_snapshot: r.try_get(14)?,
-            merchant_references: r.try_get(15)?,
-            meta: r.try_get(16)?,
-            created_at: r.try_get(17)?,
-            updated_at: r.try_get(18)?,
+            id: r.try_get("id")?,
+            customer_id: r.try_get("customer_id")?,
+            customer_reference: r.try_get("customer_reference")?,
+            currency: r.try_get("currency")?,
+            status: r.try_get("status")?,
+            status_payment: r.try_get("status_payment")?,
+            status_fulfillment: r.try_get("status_fulfillment")?,
+            subtotal: r.try_get("subtotal")?,
+            shipping_price: r.try_get("shipping_price")?,
+            tax: r.try_get("tax")?,
+            total: r.try_get("total")?,
+            line_items: r.try_get("line_items")?,
+            shipping: r.try_get("shipping")?,
+            billing: r.try_get("billing")?,
+            customer_snapshot: r.try_get("customer_snapshot")?,
+            merchant_references: r.try_get("merchant_references")?,
+            meta: r.try_get("meta")?,
+            created_at: r.try_get("created_at")?,
+            updated_at: r.try_get("updated_at")?,
         })
     }
 }
