@@ -355,3 +355,10 @@ impl From<OrderError> for ApiError {
         }
     }
 }
+
+/// A stored order that cannot be rendered is a fault of this service (logged, 500).
+impl From<super::orders::RenderError> for ApiError {
+    fn from(e: super::orders::RenderError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}

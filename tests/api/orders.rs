@@ -423,6 +423,43 @@ async fn customers_read_their_own_orders_newest_first(backend: Backend) {
     assert_eq!(filtered["meta"]["pagination"]["total"], 3);
 }
 
+/// A stored order this version cannot read (a damaged row, a bug) is a 500 that says nothing
+/// of it, and is logged; never an order shown with a price of 0.
+async fn an_unreadable_stored_order_is_an_error_not_a_zero_price(backend: Backend) {
+    use diesel::RunQueryDsl;
+    let app = TestApp::spawn(backend).await;
+    let c = app.create_email("damaged@example.com").await;
+    let cid = c["id"].as_str().unwrap().to_owned();
+    let (status, o) = record(&app, book_order(&cid)).await;
+    assert_eq!(status, 201, "{o}");
+    let id = o["id"].as_str().unwrap().to_owned();
+    for (column, value) in [
+        ("line_items", "[{\"id\": \"item_x\"}]"),
+        ("currency", "XXX"),
+    ] {
+        let (id2, value) = (id.clone(), value.to_owned());
+        let sql = format!("UPDATE orders SET {column} = '{value}' WHERE id = '{id2}'");
+        app.state
+            .db
+            .run(move |conn| {
+                let n = match conn {
+                    patron::db::DbConnection::Pg(c) => diesel::sql_query(&sql).execute(c),
+                    patron::db::DbConnection::Sqlite(c) => diesel::sql_query(&sql).execute(c),
+                };
+                n.map_err(patron::db::DbError::from)
+            })
+            .await
+            .unwrap();
+        for path in [format!("/v1/orders/{id}"), "/v1/orders".to_owned()] {
+            let (status, body) =
+                status_json(app.secret(Method::GET, &path).send().await.unwrap()).await;
+            assert_eq!(status, 500, "{column}: {path}: {body}");
+            let text = body.to_string();
+            assert!(!text.contains(&id) && !text.contains("XXX"), "{text}");
+        }
+    }
+}
+
 async fn erasing_a_customer_keeps_orders_without_personal_data(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let c = app
@@ -634,6 +671,7 @@ crate::on_both_backends!(
     merchant_updates_statuses_and_meta,
     customers_read_their_own_orders_newest_first,
     erasing_a_customer_keeps_orders_without_personal_data,
+    an_unreadable_stored_order_is_an_error_not_a_zero_price,
     browsers_may_call_from_allowed_origins,
     order_meta_is_kept_cleared_or_set_and_statuses_refuse_null,
     a_refused_preflight_is_a_chec_error_with_a_request_id,
