@@ -128,6 +128,50 @@ async fn post(client: &reqwest::Client, url: String, key: &str, body: Value) -> 
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// The database's write lock, held by the test from another connection until released.
+struct WriteLock {
+    release: std::sync::mpsc::Sender<()>,
+    done: std::thread::JoinHandle<()>,
+}
+
+impl WriteLock {
+    fn take(db: &Database) -> WriteLock {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let url = db.url.clone();
+        let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
+        let done = std::thread::spawn(move || {
+            let hold = |conn: &mut dyn SimpleConnection, begin: &str| {
+                conn.batch_execute(begin).expect("take the write lock");
+                locked_tx.send(()).unwrap();
+                let _ = release_rx.recv();
+                conn.batch_execute("COMMIT")
+                    .expect("release the write lock");
+            };
+            match url.strip_prefix("sqlite://") {
+                Some(path) => {
+                    let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+                    hold(&mut conn, "BEGIN IMMEDIATE");
+                }
+                None => {
+                    let mut conn = diesel::PgConnection::establish(&url).unwrap();
+                    hold(&mut conn, "BEGIN; LOCK TABLE customers IN EXCLUSIVE MODE");
+                }
+            }
+        });
+        locked_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("write lock taken");
+        WriteLock { release, done }
+    }
+
+    fn release(self) {
+        let _ = self.release.send(());
+        self.done.join().unwrap();
+    }
+}
+
 /// SIGTERM lets requests in flight finish, then the process exits cleanly.
 async fn sigterm_finishes_in_flight_requests(db: Database) {
     let sink = SmtpSink::start().await;
@@ -141,30 +185,37 @@ async fn sigterm_finishes_in_flight_requests(db: Database) {
     )
     .await;
     assert_eq!(status, 201);
-    // Password logins take a while (Argon2id): start a batch, then ask the process to stop.
-    let logins: Vec<_> = (0..8)
-        .map(|_| {
+    // Requests held in flight for sure: the test holds the database's write lock, so these
+    // sign-ups wait inside patron until it lets go, well after SIGTERM.
+    let lock = WriteLock::take(&db);
+    let signups: Vec<_> = (0..4)
+        .map(|i| {
             let c = c.clone();
-            let url = format!("{}/v1/customers/login", patron.base);
+            let url = format!("{}/v1/customers", patron.base);
             tokio::spawn(async move {
                 post(
                     &c,
                     url,
-                    PK,
-                    json!({"email": "t@example.com", "password": "slow to hash"}),
+                    SK,
+                    json!({"email": format!("held{i}@example.com")}),
                 )
                 .await
                 .0
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    // However long this takes, the sign-ups cannot finish: they wait for the lock.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let mut patron = patron;
     patron.signal("TERM");
-    for l in logins {
-        let status = l.await.unwrap();
+    // Stopping has begun, and outlasts actix's first shutdown check (after a second): the
+    // requests are still waiting for the lock.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    lock.release();
+    for s in signups {
+        let status = s.await.unwrap();
         assert_eq!(
-            status, 200,
+            status, 201,
             "a request in flight at SIGTERM still gets its answer"
         );
     }
