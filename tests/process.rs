@@ -128,6 +128,44 @@ async fn post(client: &reqwest::Client, url: String, key: &str, body: Value) -> 
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// Waits until the outbox holds `sent` sent messages and none queued or being sent: after
+/// that no worker can send anything more, so counting mails is final (no sleeping and hoping
+/// a late duplicate has arrived).
+async fn outbox_settled(db: &Database, sent: i64) {
+    use diesel::{Connection, QueryableByName, RunQueryDsl};
+    #[derive(QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        sent: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        pending: i64,
+    }
+    const SQL: &str = "SELECT \
+        COUNT(CASE WHEN status = 'sent' THEN 1 END) AS sent, \
+        COUNT(CASE WHEN status IN ('queued', 'sending') THEN 1 END) AS pending FROM outbox";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let counts: Counts = match db.url.strip_prefix("sqlite://") {
+            Some(path) => diesel::sql_query(SQL)
+                .get_result(&mut diesel::SqliteConnection::establish(path).unwrap())
+                .unwrap(),
+            None => diesel::sql_query(SQL)
+                .get_result(&mut diesel::PgConnection::establish(&db.url).unwrap())
+                .unwrap(),
+        };
+        if counts.sent == sent && counts.pending == 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "outbox never settled: {} sent, {} pending",
+            counts.sent,
+            counts.pending
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The database's write lock, held by the test from another connection until released.
 struct WriteLock {
     release: std::sync::mpsc::Sender<()>,
@@ -271,7 +309,7 @@ async fn sigkill_mid_delivery_loses_no_mail(db: Database) {
     let mails = sink
         .wait_for("k@example.com", 1, Duration::from_secs(20))
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    outbox_settled(&db, 1).await;
     assert_eq!(sink.mails_to("k@example.com").len(), 1, "delivered once");
     let (status, _) = post(
         &c,
@@ -345,7 +383,7 @@ async fn three_processes_share_one_database(db: Database) {
             "started on one process, finished on another: {body}"
         );
     }
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    outbox_settled(&db, n as i64).await;
     assert_eq!(sink.mails().len(), n, "each mail once across three workers");
 
     // 9 link requests so far from this IP; the limit is 20 a minute over all processes.
