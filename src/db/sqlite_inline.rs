@@ -194,4 +194,32 @@ mod tests {
             .expect("the pool's connection takes writes again");
         assert_eq!(count(&db).await, 1);
     }
+
+    /// A read that panics on the pool's connection leaves it writable.
+    #[tokio::test]
+    async fn a_read_that_panics_leaves_the_pool_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("panic.db"));
+        let db = connect_and_migrate(&url, 1, Duration::from_secs(5)).unwrap();
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let a = attempts.clone();
+        let panicked = db
+            .read(move |conn| {
+                if a.fetch_add(1, Ordering::SeqCst) == 0 {
+                    // Sends the read to the pool, as a lock met here would.
+                    conn.batch_execute("SELECT * FROM no_such_table")
+                        .map_err(DbError::from)?;
+                }
+                panic!("a bug in a read");
+            })
+            .await;
+        assert!(matches!(panicked, Err::<(), _>(DbError::Task(_))));
+        assert_eq!(attempts.load(Ordering::SeqCst), 2);
+        db.run(|conn| {
+            conn.batch_execute("CREATE TABLE after_the_panic (x INTEGER)")
+                .map_err(DbError::from)
+        })
+        .await
+        .expect("the pool's connection takes writes");
+    }
 }

@@ -2,9 +2,9 @@
 //! a revocation anywhere counts from the next request), one per key and `UNKNOWN_TTL` for a
 //! bad one (so a flood of bad keys cannot take the pool).
 
-use patron::config::DatabaseUrl;
 use patron::service::keys::unknown::UNKNOWN_TTL;
-use patron::service::KeyKind;
+use patron::service::keys::Revocation;
+use patron::service::{KeyKind, KeyService};
 use reqwest::Method;
 
 use crate::helpers::{assert_error, status_json, Backend, TestApp};
@@ -90,54 +90,38 @@ async fn a_bad_key_costs_one_lookup_per_ttl_and_a_live_key_one_per_request(backe
     assert_eq!(n, 0);
 }
 
-/// `patron` run as an operator would, on the server's database.
-async fn cli(app: &TestApp, args: &[&str]) -> (String, String) {
-    let url = match &app.db.url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
-        DatabaseUrl::Postgres(url) => url.clone(),
-    };
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_patron"))
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("PATRON_DATABASE_URL", url)
-            .args(&args)
-            .output()
-            .expect("run patron")
+/// The key service of another process on the server's database (what `patron keys` runs):
+/// its own pool and its own memory, nothing shared with the server's.
+async fn another_process(app: &TestApp) -> KeyService {
+    let url = app.db.url.clone();
+    let db = tokio::task::spawn_blocking(move || {
+        patron::db::connect_and_migrate(&url, 1, std::time::Duration::from_secs(10))
     })
     .await
-    .unwrap();
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    (text(&out.stdout), text(&out.stderr))
+    .unwrap()
+    .expect("open the database");
+    KeyService::new(db, None, None)
 }
 
-/// Another process (the CLI) creates a key and revokes it: the running server takes the new
-/// key and refuses the revoked one from the very next request.
-async fn keys_created_and_revoked_by_the_cli_count_from_the_next_request(backend: Backend) {
+/// Another process creates a key and revokes it: the running server takes the new key and
+/// refuses the revoked one from the very next request.
+async fn keys_created_and_revoked_elsewhere_count_from_the_next_request(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    let cli = another_process(&app).await;
     // Bad keys seen before do not hide a new one.
     assert_eq!(list_status(&app, &bad_key()).await, 401);
 
-    let (stdout, stderr) = cli(&app, &["keys", "create", "--secret"]).await;
-    let key = stdout.trim().to_owned();
-    let id = stderr
-        .split_whitespace()
-        .find(|w| w.starts_with("key_"))
-        .expect("the key's id")
-        .to_owned();
-    assert_eq!(
-        list_status(&app, &key).await,
-        200,
-        "a new key works at once"
-    );
-    assert_eq!(list_status(&app, &key).await, 200);
+    let issued = cli.create(KeyKind::Secret).await.unwrap();
+    let key = issued.key.expose();
+    assert_eq!(list_status(&app, key).await, 200, "a new key works at once");
+    assert_eq!(list_status(&app, key).await, 200);
 
-    let (stdout, _) = cli(&app, &["keys", "revoke", &id]).await;
-    assert_eq!(stdout.trim(), format!("revoked {id}"));
     assert_eq!(
-        list_status(&app, &key).await,
+        cli.revoke(&issued.id).await.unwrap(),
+        Revocation::Revoked(issued.id.clone())
+    );
+    assert_eq!(
+        list_status(&app, key).await,
         401,
         "a key revoked elsewhere is refused from the next request on"
     );
@@ -145,5 +129,5 @@ async fn keys_created_and_revoked_by_the_cli_count_from_the_next_request(backend
 
 crate::on_both_backends!(
     a_bad_key_costs_one_lookup_per_ttl_and_a_live_key_one_per_request,
-    keys_created_and_revoked_by_the_cli_count_from_the_next_request,
+    keys_created_and_revoked_elsewhere_count_from_the_next_request,
 );
