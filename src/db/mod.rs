@@ -21,7 +21,9 @@ pub mod signing_keys;
 pub mod sqlite_inline;
 pub mod tokens;
 
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -205,13 +207,14 @@ pub fn connect_and_migrate(
         .connection_timeout(timeout)
         .test_on_check_out(false)
         .build_unchecked(manager);
-    let (pg_async, sqlite_inline) = match url {
-        DatabaseUrl::Postgres(url) => (pg_async::PgReader::new(url, timeout), None),
-        DatabaseUrl::Sqlite(_) => (
+    let (pg_async, sqlite_inline, writer) = match url {
+        DatabaseUrl::Postgres(url) => (pg_async::PgReader::new(url, timeout), None, None),
+        DatabaseUrl::Sqlite(path) => (
             None,
             Some(sqlite_inline::SqliteInline::new(ConnectionManager::new(
                 url.clone(),
             ))),
+            Some(sqlite_writer(path)),
         ),
     };
     Ok(Db {
@@ -220,7 +223,61 @@ pub fn connect_and_migrate(
         wait: timeout,
         pg_async,
         sqlite_inline,
+        writer,
     })
+}
+
+/// The write lock of one SQLite file, shared by every `Db` of this process on that file.
+type WriterLock = Arc<Mutex<()>>;
+
+/// The write locks handed out, by file. Weak, so a file whose every `Db` is gone lets its
+/// lock go.
+static SQLITE_WRITERS: Mutex<Vec<(PathBuf, Weak<Mutex<()>>)>> = Mutex::new(Vec::new());
+
+/// The write lock of the SQLite file at `path` (which exists: it was just migrated). A path
+/// that cannot be resolved (`:memory:`, each connection its own database) gets a lock of its
+/// own.
+fn sqlite_writer(path: &std::path::Path) -> WriterLock {
+    let Ok(file) = std::fs::canonicalize(path) else {
+        return WriterLock::default();
+    };
+    let mut writers = SQLITE_WRITERS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    writers.retain(|(_, lock)| lock.strong_count() > 0);
+    if let Some(lock) = writers
+        .iter()
+        .find(|(known, _)| *known == file)
+        .and_then(|(_, lock)| lock.upgrade())
+    {
+        return lock;
+    }
+    let lock = WriterLock::default();
+    writers.push((file, Arc::downgrade(&lock)));
+    lock
+}
+
+thread_local! {
+    /// The write lock of the database whose pooled connection this thread holds, for
+    /// `write_tx`, which is given only the connection. Set by `Db::run` for the length of
+    /// its unit of work.
+    static CURRENT_WRITER: RefCell<Option<WriterLock>> = const { RefCell::new(None) };
+}
+
+/// Makes `lock` this thread's `CURRENT_WRITER` until dropped (also when the work panics).
+struct WriterScope;
+
+impl WriterScope {
+    fn enter(lock: Option<WriterLock>) -> Self {
+        CURRENT_WRITER.with(|w| *w.borrow_mut() = lock);
+        WriterScope
+    }
+}
+
+impl Drop for WriterScope {
+    fn drop(&mut self) {
+        CURRENT_WRITER.with(|w| w.borrow_mut().take());
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -282,6 +339,8 @@ pub struct Db {
     pg_async: Option<pg_async::PgReader>,
     /// SQLite only: see `sqlite_inline`.
     sqlite_inline: Option<sqlite_inline::SqliteInline>,
+    /// SQLite only: this file's writers, one at a time (see `write_tx`).
+    writer: Option<WriterLock>,
 }
 
 impl Db {
@@ -289,6 +348,16 @@ impl Db {
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + DatabaseFailure + Send + 'static,
+    {
+        self.run_pooled(move |pooled| f(&mut pooled.conn)).await
+    }
+
+    /// `run`, with the pooled connection itself, so `f` can mark it broken.
+    async fn run_pooled<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut PoolConn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + DatabaseFailure + Send + 'static,
     {
@@ -301,6 +370,7 @@ impl Db {
             .map_err(|_| timed_out())?
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
         let pool = self.pool.clone();
+        let writer = self.writer.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -310,7 +380,10 @@ impl Db {
             let mut pooled = pool
                 .get_timeout(left)
                 .map_err(|e| DbError::Unavailable(e.to_string()))?;
-            let result = f(&mut pooled.conn);
+            let result = {
+                let _writer = WriterScope::enter(writer);
+                f(&mut pooled)
+            };
             if result.as_ref().is_err_and(|e| e.database_failure()) {
                 if let Err(e) = pooled.conn.batch_execute("SELECT 1") {
                     // The failure was the connection, not the query: say so (503), and keep
@@ -328,18 +401,22 @@ impl Db {
     /// A read on a customer's own request, on SQLite run on the calling thread (see
     /// `sqlite_inline`), elsewhere as `run` does. Only for short reads by a unique key or a
     /// small page: the thread it runs on serves other requests meanwhile.
+    ///
+    /// On SQLite `f` cannot write: both its connections refuse (`PRAGMA query_only`), so a
+    /// write slipped into a read fails instead of committing outside `write_tx`.
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: Fn(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + DatabaseFailure + Send + 'static,
     {
-        if let Some(inline) = &self.sqlite_inline {
-            if let Some(result) = inline.read(&f) {
-                return result;
-            }
+        let Some(inline) = &self.sqlite_inline else {
+            return self.run(f).await;
+        };
+        if let Some(result) = inline.read(&f) {
+            return result;
         }
-        self.run(f).await
+        self.run_pooled(move |pooled| read_only(pooled, f)).await
     }
 
     /// The asynchronous path for a customer's reads, where there is one.
@@ -372,16 +449,36 @@ impl Db {
     }
 }
 
-/// This process's SQLite writers, one at a time. SQLite has one write lock per file, and a
-/// writer that finds it taken sleeps in `busy_timeout`'s backoff steps (up to 100 ms each), so
-/// under load the unlucky ones waited 0.2–0.6 s while the lock sat free. Queued on a mutex they
-/// take turns as soon as the previous one commits. Other processes on the same file still meet
-/// `busy_timeout`. Write transactions never nest, so this cannot deadlock.
-static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+/// Runs the read `f` on a pooled SQLite connection made read-only for its length. The
+/// connection goes back to the pool writable (also when `f` panics), or not at all.
+fn read_only<T, E, F>(pooled: &mut PoolConn, f: F) -> Result<T, E>
+where
+    F: Fn(&mut DbConnection) -> Result<T, E>,
+    E: From<DbError>,
+{
+    let conn = &mut pooled.conn;
+    conn.batch_execute("PRAGMA query_only = ON")
+        .map_err(DbError::from)?;
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)));
+    // Not seen failing (the connection would have to die in between); if it does, the pool
+    // must not hand out a connection that refuses writes.
+    if conn.batch_execute("PRAGMA query_only = OFF").is_err() {
+        pooled.broken = true;
+    }
+    outcome.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
 
 /// Runs `f` in a write transaction. On SQLite it takes the write lock up front
 /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail at once with
 /// SQLITE_BUSY instead of waiting for the other writer.
+///
+/// On a connection of a `Db` (inside `Db::run`), SQLite writers of the file also take turns on
+/// the file's lock in this process first. SQLite has one write lock per file, and a writer
+/// that finds it taken sleeps in `busy_timeout`'s backoff steps (up to 100 ms each), so under
+/// load the unlucky ones waited 0.2–0.6 s while the lock sat free; queued on a mutex they take
+/// turns as soon as the previous one commits. Writers of other files do not queue behind them;
+/// other processes on the same file, and connections outside any `Db` (migrations), meet
+/// `busy_timeout` only. Write transactions never nest, so this cannot deadlock.
 pub fn write_tx<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -390,11 +487,12 @@ where
     match conn {
         DbConnection::Pg(_) => conn.transaction(f),
         DbConnection::Sqlite(_) => {
+            let lock = CURRENT_WRITER.with(|w| w.borrow().clone());
             // A panic while holding it poisons nothing we rely on: the transaction was rolled
             // back below before the panic went on.
-            let _writer = SQLITE_WRITER
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _writer = lock
+                .as_deref()
+                .map(|l| l.lock().unwrap_or_else(PoisonError::into_inner));
             conn.batch_execute("BEGIN IMMEDIATE")?;
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn)));
             match outcome {
@@ -462,6 +560,85 @@ mod tests {
             err.to_string().contains("customers.email_normalized")
                 && err.to_string().contains("2 rows"),
             "{err}"
+        );
+    }
+
+    /// A write transaction that runs `inside` while it holds the file's write lock.
+    async fn in_write_tx<T: Send + 'static>(
+        db: &Db,
+        inside: impl FnOnce() -> Result<T, DbError> + Send + 'static,
+    ) -> Result<T, DbError> {
+        db.run(move |conn| write_tx(conn, |_| inside())).await
+    }
+
+    /// Writers of two files hold their locks at once: each write transaction waits inside
+    /// for the other to be inside too (a lock shared by both would leave one waiting outside
+    /// until the other gave up).
+    #[tokio::test]
+    async fn sqlite_writers_of_two_files_do_not_queue_behind_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str| {
+            let url = DatabaseUrl::Sqlite(dir.path().join(name));
+            connect_and_migrate(&url, 2, Duration::from_secs(5)).unwrap()
+        };
+        let (a, b) = (open("a.db"), open("b.db"));
+        let meet = |tell: std::sync::mpsc::Sender<()>, wait: std::sync::mpsc::Receiver<()>| {
+            move || {
+                tell.send(()).unwrap();
+                wait.recv_timeout(Duration::from_secs(10))
+                    .map_err(|_| DbError::Task("the other file's writer never got in".into()))
+            }
+        };
+        let (to_a, from_b) = std::sync::mpsc::channel();
+        let (to_b, from_a) = std::sync::mpsc::channel();
+        let (in_a, in_b) = tokio::join!(
+            in_write_tx(&a, meet(to_b, from_b)),
+            in_write_tx(&b, meet(to_a, from_a)),
+        );
+        in_a.unwrap();
+        in_b.unwrap();
+    }
+
+    /// While a write transaction runs, its file's lock is taken for every handle on that file
+    /// (a clone of the `Db`, another `Db` opened on the same file) and free for another file.
+    #[tokio::test]
+    async fn sqlite_writers_of_one_file_take_turns() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str| {
+            let url = DatabaseUrl::Sqlite(dir.path().join(name));
+            connect_and_migrate(&url, 2, Duration::from_secs(5)).unwrap()
+        };
+        let (a, same_file, other_file) = (open("a.db"), open("a.db"), open("b.db"));
+        let handles = [a.clone(), same_file, other_file];
+        let taken = move || {
+            handles
+                .iter()
+                .map(|db| db.writer.as_ref().unwrap().try_lock().is_err())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(taken(), [false, false, false], "no writer yet");
+        let taken_inside = in_write_tx(&a, move || Ok(taken())).await.unwrap();
+        assert_eq!(taken_inside, [true, true, false]);
+    }
+
+    /// A file whose every `Db` is gone leaves no lock behind: not in the registry, not on
+    /// the blocking thread that wrote last.
+    #[tokio::test]
+    async fn a_closed_sqlite_file_lets_its_writer_lock_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = |name: &str| {
+            let url = DatabaseUrl::Sqlite(dir.path().join(name));
+            connect_and_migrate(&url, 1, Duration::from_secs(5)).unwrap()
+        };
+        let gone = open("gone.db");
+        in_write_tx(&gone, || Ok(())).await.unwrap();
+        let file = std::fs::canonicalize(dir.path().join("gone.db")).unwrap();
+        drop(gone);
+        let _other = open("other.db");
+        let writers = SQLITE_WRITERS.lock().unwrap();
+        assert!(
+            !writers.iter().any(|(known, _)| *known == file),
+            "the closed file's lock is still held"
         );
     }
 

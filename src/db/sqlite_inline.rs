@@ -5,6 +5,10 @@
 //! writer, so the two thread wake-ups of `Db::run` cost more than the query. A reader can still
 //! meet a lock in rare moments (a checkpoint resetting the log, recovery after a crash): its
 //! connection waits at most `BUSY_MS`, and then the read goes the usual way, through `Db::run`.
+//!
+//! These connections are read-only (`PRAGMA query_only`): writes belong in `write_tx` on the
+//! pool, and a write made here by mistake fails instead of slipping past the file's writer
+//! lock.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -69,8 +73,10 @@ impl SqliteInline {
 
     fn open(&self) -> Option<DbConnection> {
         let mut conn = self.inner.manager.connect_raw().ok()?;
-        conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_MS}"))
-            .ok()?;
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {BUSY_MS}; PRAGMA query_only = ON"
+        ))
+        .ok()?;
         Some(conn)
     }
 }
@@ -135,5 +141,85 @@ mod tests {
             .await;
         assert!(matches!(refused, Err(DbError::UniqueViolation(_))));
         assert_eq!(attempts.load(Ordering::SeqCst), 1);
+    }
+
+    /// A read that writes by mistake is refused on the worker's connection and again on the
+    /// pool's, and changes nothing; the pool's connection is writable again afterwards and
+    /// reads still work.
+    #[tokio::test]
+    async fn a_write_inside_a_read_is_refused_on_both_connections() {
+        use crate::db::api_keys::{self, ApiKeyRow};
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("readonly.db"));
+        // One pooled connection: the write below reuses the one the read fell back to.
+        let db = connect_and_migrate(&url, 1, Duration::from_secs(5)).unwrap();
+        let here = std::thread::current().id();
+        let row = ApiKeyRow {
+            id: "key_readonly".into(),
+            kind: "secret".into(),
+            key_prefix: "sk_readon".into(),
+            key_hash: "ab".into(),
+            created_at: crate::db::now(),
+            revoked_at: None,
+        };
+        let count = |db: &crate::db::Db| {
+            let db = db.clone();
+            async move {
+                db.read(|conn| api_keys::count_all(conn).map_err(DbError::from))
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(count(&db).await, 0, "a read works");
+
+        let threads = Arc::new(Mutex::new(Vec::new()));
+        let (t, r) = (threads.clone(), row.clone());
+        let refused = db
+            .read(move |conn| {
+                t.lock().unwrap().push(std::thread::current().id());
+                api_keys::insert(conn, &r).map_err(DbError::from)
+            })
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains("readonly"), "{refused}");
+        let threads = threads.lock().unwrap().clone();
+        assert_eq!(threads.len(), 2, "refused here, then through the pool");
+        assert_eq!(threads[0], here);
+        assert_ne!(threads[1], here);
+        assert_eq!(count(&db).await, 0, "nothing was written");
+
+        db.run(move |conn| api_keys::insert(conn, &row).map_err(DbError::from))
+            .await
+            .expect("the pool's connection takes writes again");
+        assert_eq!(count(&db).await, 1);
+    }
+
+    /// A read that panics on the pool's connection leaves it writable.
+    #[tokio::test]
+    async fn a_read_that_panics_leaves_the_pool_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("panic.db"));
+        let db = connect_and_migrate(&url, 1, Duration::from_secs(5)).unwrap();
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let a = attempts.clone();
+        let panicked = db
+            .read(move |conn| {
+                if a.fetch_add(1, Ordering::SeqCst) == 0 {
+                    // Sends the read to the pool, as a lock met here would.
+                    conn.batch_execute("SELECT * FROM no_such_table")
+                        .map_err(DbError::from)?;
+                }
+                panic!("a bug in a read");
+            })
+            .await;
+        assert!(matches!(panicked, Err::<(), _>(DbError::Task(_))));
+        assert_eq!(attempts.load(Ordering::SeqCst), 2);
+        db.run(|conn| {
+            conn.batch_execute("CREATE TABLE after_the_panic (x INTEGER)")
+                .map_err(DbError::from)
+        })
+        .await
+        .expect("the pool's connection takes writes");
     }
 }

@@ -1,7 +1,14 @@
 //! Merchant API keys: `pk_...` for the storefront, `sk_...` for the back office.
 //!
 //! Keys from the environment are compared in constant time; keys made by `patron keys create`
-//! (or on first start) are stored only as SHA-256 hashes and found by that hash.
+//! (or on first start) are stored only as SHA-256 hashes and found by that hash. A key found
+//! unknown is refused without asking again for a short while (`unknown`).
+
+pub mod unknown;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -101,6 +108,8 @@ pub struct KeyService {
     db: Db,
     env_public: Option<[u8; 32]>,
     env_secret: Option<[u8; 32]>,
+    unknown: unknown::UnknownKeys,
+    lookups: Arc<AtomicU64>,
 }
 
 impl KeyService {
@@ -109,7 +118,14 @@ impl KeyService {
             db,
             env_public: public.map(|k| hash(k.expose())),
             env_secret: secret.map(|k| hash(k.expose())),
+            unknown: unknown::UnknownKeys::new(unknown::UNKNOWN_TTL, unknown::CAPACITY),
+            lookups: Arc::default(),
         }
+    }
+
+    /// How many times this service (and its clones) asked the database for a presented key.
+    pub fn stored_lookups(&self) -> u64 {
+        self.lookups.load(Ordering::Relaxed)
     }
 
     pub fn has_configured_keys(&self) -> bool {
@@ -138,12 +154,23 @@ impl KeyService {
         if public {
             return Ok(Some(KeyKind::Public));
         }
+        let lookup = match self.unknown.check(digest, Instant::now()) {
+            unknown::Check::Unknown => return Ok(None),
+            unknown::Check::Ask(lookup) => lookup,
+        };
+        self.lookups.fetch_add(1, Ordering::Relaxed);
         let digest_hex = hex(&digest);
         let kind = self
             .db
             .run(move |conn| q::live_kind_by_hash(conn, &digest_hex).map_err(KeyError::from))
-            .await?;
-        Ok(kind.as_deref().and_then(KeyKind::from_db))
+            .await
+            .map(|kind| kind.as_deref().and_then(KeyKind::from_db));
+        let answer = match kind {
+            Ok(None) => unknown::Answer::Unknown,
+            _ => unknown::Answer::NotUnknown,
+        };
+        lookup.finish(answer, Instant::now());
+        kind
     }
 
     /// Creates and stores a new key; the plain key exists only in the return value.

@@ -10,6 +10,7 @@ mod customers;
 mod deployment_files;
 mod health;
 mod hostile_input;
+mod key_lookups;
 mod listing;
 mod login;
 mod openapi;
