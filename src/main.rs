@@ -184,7 +184,7 @@ async fn open_for_cli(config: &Config) -> Result<patron::db::Db, String> {
             ""
         }
     );
-    startup::open_database(config)
+    startup::open_database_for_command(config)
         .await
         .map_err(|e| e.to_string())
 }

@@ -53,6 +53,17 @@ pub async fn open_database(config: &Config) -> Result<Db, StartupError> {
         .map_err(StartupError::from)
 }
 
+/// [`open_database`] for a CLI command: no idle connections kept (see
+/// `db::connect_and_migrate_for_command`).
+pub async fn open_database_for_command(config: &Config) -> Result<Db, StartupError> {
+    let url = config.database_url.clone();
+    let timeout = config.database_timeout;
+    tokio::task::spawn_blocking(move || db::connect_and_migrate_for_command(&url, timeout))
+        .await
+        .map_err(|e| StartupError::Task(e.to_string()))?
+        .map_err(StartupError::from)
+}
+
 /// Encrypts signing keys stored in clear when `PATRON_SECRETS_KEY` is set, refuses to start
 /// when a stored key cannot be read, and says so when keys are kept in clear.
 pub async fn secure_signing_keys(sessions: &SessionService) -> Result<KeysAtRest, StartupError> {

@@ -196,6 +196,26 @@ pub fn connect_and_migrate(
     pool_size: u32,
     timeout: Duration,
 ) -> Result<Db, StartupDbError> {
+    connect_and_migrate_keeping(url, pool_size, 1, timeout)
+}
+
+/// [`connect_and_migrate`] for a command that runs and exits (`patron keys ...`): the pool
+/// keeps no idle connection, so no background thread is still opening one when the process
+/// exits (libpq's TLS library tearing down under a connecting thread crashed the exit about
+/// one run in five).
+pub fn connect_and_migrate_for_command(
+    url: &DatabaseUrl,
+    timeout: Duration,
+) -> Result<Db, StartupDbError> {
+    connect_and_migrate_keeping(url, 2, 0, timeout)
+}
+
+fn connect_and_migrate_keeping(
+    url: &DatabaseUrl,
+    pool_size: u32,
+    min_idle: u32,
+    timeout: Duration,
+) -> Result<Db, StartupDbError> {
     let manager = ConnectionManager::new(url.clone());
     let mut conn = manager.connect_raw()?;
     run_migrations(&mut conn)?;
@@ -203,7 +223,7 @@ pub fn connect_and_migrate(
     let permits = Arc::new(tokio::sync::Semaphore::new(pool_size as usize));
     let pool = r2d2::Pool::builder()
         .max_size(pool_size)
-        .min_idle(Some(1))
+        .min_idle(Some(min_idle))
         .connection_timeout(timeout)
         .test_on_check_out(false)
         .build_unchecked(manager);
