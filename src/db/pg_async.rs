@@ -353,10 +353,14 @@ impl PgReader {
                 Ok(Err(e)) => {
                     let closed = conn.client.is_closed();
                     let e = DbError::from(e);
-                    if matches!(e, DbError::Unavailable(_)) || closed {
+                    // The server ending the session (a restart, `pg_terminate_backend`) can
+                    // answer before this client has seen the socket close: either way the
+                    // kept connection is gone, and a read on a new one is safe.
+                    let gone = closed || matches!(e, DbError::Unavailable(_));
+                    if gone {
                         self.forget(&conn);
                     }
-                    if closed && !fresh {
+                    if gone && !fresh {
                         (conn, fresh) = self.conn().await?;
                         continue;
                     }
