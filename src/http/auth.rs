@@ -1,8 +1,10 @@
 //! Who is calling: a merchant with a public or secret key (`X-Authorization`), or a customer
 //! with a bearer JWT (`Authorization: Bearer`).
 //!
-//! When a bearer token is present the merchant header is ignored: Commerce.js sends it as the
-//! string `undefined` on customer calls.
+//! When a bearer token is present the merchant header is not checked: Commerce.js sends its
+//! public key there, or the string `undefined`, on customer calls. Anything else in it (a value
+//! that is not a merchant key at all) is refused, as is an `Authorization` header patron cannot
+//! use: a credential sent is never silently passed over for another.
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -93,19 +95,37 @@ impl Caller {
     }
 }
 
-/// The bearer token of `Authorization`, if the header uses that scheme.
-pub fn bearer_token(req: &HttpRequest) -> Option<String> {
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .trim();
-    let scheme = value.get(..6)?;
-    // "Bearer" with nothing after it is still a (bad) bearer token, not a missing one.
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| value[6..].trim().to_owned())
+/// What the `Authorization` header holds.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Authorization {
+    /// No header: the merchant key decides.
+    Absent,
+    /// `Bearer <token>` (the scheme in any case); the token may be empty, and is then refused.
+    Bearer(String),
+    /// Anything else: another scheme (`Basic ...`), no scheme, an empty value or bytes that are
+    /// not text. A credential was sent that patron cannot use, so the request is refused
+    /// rather than served on the merchant key beside it.
+    Unsupported,
+}
+
+pub fn authorization(req: &HttpRequest) -> Authorization {
+    let Some(raw) = req.headers().get(header::AUTHORIZATION) else {
+        return Authorization::Absent;
+    };
+    let Ok(value) = raw.to_str() else {
+        return Authorization::Unsupported;
+    };
+    let value = value.trim();
+    match value.get(..6) {
+        // "Bearer" with nothing after it is still a (bad) bearer token, not a missing one.
+        Some(scheme)
+            if scheme.eq_ignore_ascii_case("bearer")
+                && value[6..].chars().next().is_none_or(char::is_whitespace) =>
+        {
+            Authorization::Bearer(value[6..].trim().to_owned())
+        }
+        _ => Authorization::Unsupported,
+    }
 }
 
 /// A merchant key (`pk_...`, `sk_...`) in the bearer header is a common mistake; a customer
@@ -120,14 +140,26 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let bearer = bearer_token(req);
+        let authorization = authorization(req);
+        // `Some(None)`: a header whose bytes are not text.
         let key = req
             .headers()
             .get(MERCHANT_KEY_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.trim().to_owned());
+            .map(|v| v.to_str().ok().map(|s| s.trim().to_owned()));
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("app state missing".into()))?;
+            let bearer = match authorization {
+                Authorization::Absent => None,
+                Authorization::Bearer(token) => Some(token),
+                Authorization::Unsupported => {
+                    return Err(ApiError::Unauthenticated {
+                        code: "unsupported_authorization",
+                        message: "The Authorization header is not a customer token: send one as \
+                                  Authorization: Bearer <jwt>, and a merchant key in the \
+                                  X-Authorization header.",
+                    })
+                }
+            };
             if let Some(token) = bearer {
                 if is_merchant_key(&token) {
                     return Err(ApiError::Unauthenticated {
@@ -137,9 +169,29 @@ impl FromRequest for Caller {
                                   tokens).",
                     });
                 }
+                let beside = key.as_ref().map(|k| k.as_deref());
+                if !matches!(beside, None | Some(Some("undefined")))
+                    && !beside.flatten().is_some_and(is_merchant_key)
+                {
+                    return Err(ApiError::Unauthenticated {
+                        code: "invalid_api_key",
+                        message: "The X-Authorization header beside the customer token is not a \
+                                  merchant key.",
+                    });
+                }
                 let session = state.authenticate_customer(&token).await?;
                 return Ok(Caller::Customer(Box::new(session)));
             }
+            let key = match key {
+                Some(None) => {
+                    return Err(ApiError::Unauthenticated {
+                        code: "invalid_api_key",
+                        message: "The API key is not valid, or has been revoked.",
+                    })
+                }
+                Some(Some(k)) => Some(k),
+                None => None,
+            };
             let key = key
                 .filter(|k| !k.is_empty())
                 .ok_or(ApiError::Unauthenticated {

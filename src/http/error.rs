@@ -263,7 +263,11 @@ impl ResponseError for ApiError {
 }
 
 /// The 401 codes that are about the customer's bearer token.
-const BEARER_CODES: &[&str] = &["customer_token_required", "invalid_bearer_token"];
+const BEARER_CODES: &[&str] = &[
+    "customer_token_required",
+    "invalid_bearer_token",
+    "unsupported_authorization",
+];
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {

@@ -233,7 +233,46 @@ async fn missing_credentials_are_401_and_the_wrong_kind_403(backend: Backend) {
             }
         }
     }
+    // A credential patron cannot use is refused, not ignored in favour of the merchant key
+    // beside it.
+    for value in ["Basic dXNlcjpwYXNz", "abc", "Bearerabc", ""] {
+        let res = app
+            .secret(Method::GET, &format!("/v1/customers/{customer}/orders"))
+            .header("Authorization", value)
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = status_json(res).await;
+        assert_eq!(status, 401, "Authorization: {value:?}: {body}");
+        assert_error(
+            &body,
+            401,
+            "authentication_error",
+            "unsupported_authorization",
+        );
+    }
     let jwt = app.issue_jwt(&customer).await;
+    // Beside a customer token the merchant header is not checked (Commerce.js sends its public
+    // key, or the string "undefined"), but junk there is refused like any unusable credential.
+    let own = format!("/v1/customers/{customer}");
+    for (beside, expected) in [
+        (None, 200),
+        (Some("undefined"), 200),
+        (Some(""), 401),
+        (Some(crate::helpers::PUBLIC_KEY), 200),
+        (Some("not-a-key"), 401),
+        (Some("Bearer abc"), 401),
+    ] {
+        let mut req = app
+            .client
+            .get(app.url(&own))
+            .header("Authorization", format!("Bearer {jwt}"));
+        if let Some(value) = beside {
+            req = req.header("X-Authorization", value);
+        }
+        let (status, body) = status_json(req.send().await.unwrap()).await;
+        assert_eq!(status, expected, "X-Authorization {beside:?}: {body}");
+    }
     let res = app
         .client
         .get(app.url("/v1/customers"))
