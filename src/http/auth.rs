@@ -182,17 +182,14 @@ impl FromRequest for Caller {
                 let session = state.authenticate_customer(&token).await?;
                 return Ok(Caller::Customer(Box::new(session)));
             }
-            let key = match key {
-                Some(None) => {
-                    return Err(ApiError::Unauthenticated {
-                        code: "invalid_api_key",
-                        message: "The API key is not valid, or has been revoked.",
-                    })
-                }
-                Some(Some(k)) => Some(k),
-                None => None,
-            };
+            if matches!(key, Some(None)) {
+                return Err(ApiError::Unauthenticated {
+                    code: "invalid_api_key",
+                    message: "The API key is not valid, or has been revoked.",
+                });
+            }
             let key = key
+                .flatten()
                 .filter(|k| !k.is_empty())
                 .ok_or(ApiError::Unauthenticated {
                     code: "missing_api_key",

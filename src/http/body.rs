@@ -44,23 +44,17 @@ fn json_error(err: JsonPayloadError) -> ApiError {
 /// such as the `null` Commerce.js sends with every request, is never read); fields `T` does not
 /// describe are dropped (`known_fields`); NUL is refused in what is left.
 pub fn fields_of<T: ToSchema>(value: Value) -> Result<Map<String, Value>, ApiError> {
-    let mut value = match value {
-        v @ Value::Object(_) => v,
-        _ => {
-            return Err(ValidationError::field(
-                "invalid_body",
-                "body",
-                "The request body must be a JSON object.",
-            )
-            .into())
-        }
+    let Value::Object(mut map) = value else {
+        return Err(ValidationError::field(
+            "invalid_body",
+            "body",
+            "The request body must be a JSON object.",
+        )
+        .into());
     };
-    super::known_fields::prune(&T::name(), &mut value);
-    super::nul::check_json(&value)?;
-    match value {
-        Value::Object(map) => Ok(map),
-        _ => Ok(Map::new()),
-    }
+    super::known_fields::prune_fields(&T::name(), &mut map);
+    super::nul::check_fields(&map)?;
+    Ok(map)
 }
 
 /// Reads a typed body out of parsed JSON (see [`fields_of`]); a wrong type is a 422 naming

@@ -39,10 +39,14 @@ fn properties(schema_name: &str) -> Option<&'static Map<String, Value>> {
 /// document describes (nested input objects and arrays of them); free-form objects such as
 /// `meta` are kept whole.
 pub fn prune(schema_name: &str, body: &mut Value) {
+    if let Value::Object(map) = body {
+        prune_fields(schema_name, map);
+    }
+}
+
+/// [`prune`] for a body already known to be an object.
+pub fn prune_fields(schema_name: &str, map: &mut Map<String, Value>) {
     let Some(known) = properties(schema_name) else {
-        return;
-    };
-    let Value::Object(map) = body else {
         return;
     };
     map.retain(|key, _| known.contains_key(key));

@@ -55,6 +55,13 @@ pub fn check_json(body: &Value) -> Result<(), ValidationError> {
     c.finish()
 }
 
+/// [`check_json`] for the fields of a body object.
+pub fn check_fields(fields: &serde_json::Map<String, Value>) -> Result<(), ValidationError> {
+    let mut c = Collector::new();
+    walk_object(&mut c, "", fields);
+    c.finish()
+}
+
 fn walk(c: &mut Collector, path: &str, value: &Value) {
     let child = |key: &str| {
         if path.is_empty() {
@@ -72,16 +79,22 @@ fn walk(c: &mut Collector, path: &str, value: &Value) {
                 walk(c, &child(&i.to_string()), item);
             }
         }
-        Value::Object(map) => {
-            for (key, item) in map {
-                let at = child(&shown(key));
-                if key.contains('\0') {
-                    refuse(c, &at);
-                }
-                walk(c, &at, item);
-            }
-        }
+        Value::Object(map) => walk_object(c, path, map),
         _ => {}
+    }
+}
+
+fn walk_object(c: &mut Collector, path: &str, map: &serde_json::Map<String, Value>) {
+    for (key, item) in map {
+        let at = if path.is_empty() {
+            shown(key)
+        } else {
+            format!("{path}.{}", shown(key))
+        };
+        if key.contains('\0') {
+            refuse(c, &at);
+        }
+        walk(c, &at, item);
     }
 }
 

@@ -94,29 +94,21 @@ impl Modify for CommonErrors {
                 )
                 .build()
         };
-        for item in openapi.paths.paths.values_mut() {
-            let ops = [
-                item.get.as_mut(),
-                item.post.as_mut(),
-                item.put.as_mut(),
-                item.delete.as_mut(),
-            ];
-            for op in ops.into_iter().flatten() {
-                let mut add = |code: &str, description: &str| {
-                    op.responses
-                        .responses
-                        .entry(code.to_owned())
-                        .or_insert_with(|| error(description).into());
-                };
-                if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
-                    add("401", "No or bad credentials");
-                    add("403", "These credentials may not do this");
-                }
-                if op.request_body.is_some() {
-                    add("400", "Malformed JSON");
-                    add("413", "Body too large");
-                    add("422", "Invalid data");
-                }
+        for op in operations_mut(openapi) {
+            let mut add = |code: &str, description: &str| {
+                op.responses
+                    .responses
+                    .entry(code.to_owned())
+                    .or_insert_with(|| error(description).into());
+            };
+            if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                add("401", "No or bad credentials");
+                add("403", "These credentials may not do this");
+            }
+            if op.request_body.is_some() {
+                add("400", "Malformed JSON");
+                add("413", "Body too large");
+                add("422", "Invalid data");
             }
         }
     }
@@ -233,26 +225,13 @@ fn no_nul_anywhere(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::schema::Schema;
     use utoipa::openapi::RefOr;
     // Parameters (query and path) of every operation.
-    for item in openapi.paths.paths.values_mut() {
-        let ops = [
-            item.get.as_mut(),
-            item.post.as_mut(),
-            item.put.as_mut(),
-            item.delete.as_mut(),
-        ];
-        for op in ops.into_iter().flatten() {
-            for param in op.parameters.iter_mut().flatten() {
-                let RefOr::T(param) = param else {
-                    continue;
-                };
-                if let Some(RefOr::T(Schema::Object(text))) = param.schema.as_mut() {
-                    if is_string(&text.schema_type)
-                        && text.pattern.is_none()
-                        && text.enum_values.is_none()
-                    {
-                        text.pattern = Some(NO_NUL.to_owned());
-                    }
-                }
+    for op in operations_mut(openapi) {
+        for param in op.parameters.iter_mut().flatten() {
+            let RefOr::T(param) = param else {
+                continue;
+            };
+            if let Some(RefOr::T(Schema::Object(text))) = param.schema.as_mut() {
+                forbid_nul(text);
             }
         }
     }
@@ -270,14 +249,8 @@ fn no_nul_anywhere(openapi: &mut utoipa::openapi::OpenApi) {
             continue;
         }
         for field in object.properties.values_mut() {
-            let RefOr::T(Schema::Object(field)) = field else {
-                continue;
-            };
-            if is_string(&field.schema_type)
-                && field.pattern.is_none()
-                && field.enum_values.is_none()
-            {
-                field.pattern = Some(NO_NUL.to_owned());
+            if let RefOr::T(Schema::Object(field)) = field {
+                forbid_nul(field);
             }
         }
     }
@@ -407,37 +380,52 @@ impl Modify for Links {
             ("create_order", "201", order),
             ("get_order", "200", order),
         ];
-        for item in openapi.paths.paths.values_mut() {
-            let ops = [
-                item.get.as_mut(),
-                item.post.as_mut(),
-                item.put.as_mut(),
-                item.delete.as_mut(),
-            ];
-            for op in ops.into_iter().flatten() {
-                let Some((_, status, chains)) = sources
-                    .iter()
-                    .find(|(id, _, _)| op.operation_id.as_deref() == Some(*id))
-                else {
+        for op in operations_mut(openapi) {
+            let Some((_, status, chains)) = sources
+                .iter()
+                .find(|(id, _, _)| op.operation_id.as_deref() == Some(*id))
+            else {
+                continue;
+            };
+            let Some(RefOr::T(response)) = op.responses.responses.get_mut(*status) else {
+                continue;
+            };
+            for (name, target, params) in chains.iter() {
+                if op.operation_id.as_deref() == Some(*target) {
                     continue;
-                };
-                let Some(RefOr::T(response)) = op.responses.responses.get_mut(*status) else {
-                    continue;
-                };
-                for (name, target, params) in chains.iter() {
-                    if op.operation_id.as_deref() == Some(*target) {
-                        continue;
-                    }
-                    let link = params
-                        .iter()
-                        .fold(LinkBuilder::new().operation_id(*target), |l, (p, v)| {
-                            l.parameter(*p, *v)
-                        })
-                        .build();
-                    response.links.insert((*name).to_owned(), link.into());
                 }
+                let link = params
+                    .iter()
+                    .fold(LinkBuilder::new().operation_id(*target), |l, (p, v)| {
+                        l.parameter(*p, *v)
+                    })
+                    .build();
+                response.links.insert((*name).to_owned(), link.into());
             }
         }
+    }
+}
+
+/// Every operation of the document (the methods patron serves).
+fn operations_mut(
+    openapi: &mut utoipa::openapi::OpenApi,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.delete.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
+/// A string with no pattern or values of its own may not hold NUL (`nul`), and says so.
+fn forbid_nul(text: &mut utoipa::openapi::schema::Object) {
+    if is_string(&text.schema_type) && text.pattern.is_none() && text.enum_values.is_none() {
+        text.pattern = Some(NO_NUL.to_owned());
     }
 }
 
