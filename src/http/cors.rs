@@ -1,5 +1,7 @@
 //! Which browser origins may call patron, and the answer to one that may not.
 
+use std::sync::OnceLock;
+
 use actix_cors::{Cors, CorsError};
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
@@ -7,6 +9,25 @@ use actix_web::http::header::{self, HeaderMap, HeaderName};
 
 use super::error::ApiError;
 use super::request_id;
+
+const METHODS: [&str; 6] = ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"];
+const HEADERS: [&str; 7] = [
+    "X-Authorization",
+    "X-Chec-Agent",
+    "Authorization",
+    "Content-Type",
+    "Accept",
+    "X-Request-Id",
+    "Idempotency-Key",
+];
+
+static METHOD_LIST: OnceLock<String> = OnceLock::new();
+static HEADER_LIST: OnceLock<String> = OnceLock::new();
+
+/// A refusal's message, made once from the list the middleware is configured with.
+fn listed(cell: &'static OnceLock<String>, what: &str, items: &[&str]) -> &'static str {
+    cell.get_or_init(|| format!("{what}: {}.", items.join(", ")))
+}
 
 /// Browsers may call patron from the origins in `PATRON_CORS_ORIGINS` (`*` for any; unset,
 /// loopback only, for a storefront in development). Authentication is by header, never by
@@ -27,16 +48,8 @@ pub fn cors(origins: &[String]) -> Cors {
                 .iter()
                 .any(|a| a == "*" || a.eq_ignore_ascii_case(origin))
         })
-        .allowed_methods(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"])
-        .allowed_headers([
-            "X-Authorization",
-            "X-Chec-Agent",
-            "Authorization",
-            "Content-Type",
-            "Accept",
-            "X-Request-Id",
-            "Idempotency-Key",
-        ])
+        .allowed_methods(METHODS)
+        .allowed_headers(HEADERS)
         .expose_headers(["X-Request-Id", "Retry-After"])
         .max_age(600)
 }
@@ -76,12 +89,19 @@ pub fn refusal<B: MessageBody>(res: &ServiceResponse<B>) -> Option<ApiError> {
         },
         CorsError::MethodNotAllowed => ApiError::Forbidden {
             code: "cors_method_not_allowed",
-            message: "Browsers may call patron with GET, HEAD, POST, PUT and DELETE only.",
+            message: listed(
+                &METHOD_LIST,
+                "Browsers may call patron with these methods only",
+                &METHODS,
+            ),
         },
         CorsError::HeadersNotAllowed => ApiError::Forbidden {
             code: "cors_headers_not_allowed",
-            message: "Browsers may send patron only the headers X-Authorization, X-Chec-Agent, \
-                      Authorization, Content-Type, Accept, X-Request-Id and Idempotency-Key.",
+            message: listed(
+                &HEADER_LIST,
+                "Browsers may send patron these headers only",
+                &HEADERS,
+            ),
         },
         other => ApiError::BadRequest {
             code: "cors_bad_request",

@@ -66,7 +66,6 @@ impl From<diesel::result::Error> for KeyError {
     }
 }
 
-/// A key as shown once to its owner, and what is stored of it.
 /// What `revoke` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Revocation {
@@ -79,6 +78,7 @@ pub enum Revocation {
 /// `pk_`/`sk_` and six characters: what `keys list` shows of a key.
 const DISPLAY_PREFIX_LEN: usize = 9;
 
+/// A key as shown once to its owner, and what is stored of it.
 #[derive(Debug, Clone)]
 pub struct IssuedKey {
     pub id: String,
