@@ -44,21 +44,25 @@ pub struct Application {
 
 /// Connects and migrates on a blocking thread (Diesel is synchronous).
 pub async fn open_database(config: &Config) -> Result<Db, StartupError> {
-    let url = config.database_url.clone();
-    let size = config.database_pool_size;
-    let timeout = config.database_timeout;
-    tokio::task::spawn_blocking(move || db::connect_and_migrate(&url, size, timeout))
-        .await
-        .map_err(|e| StartupError::Task(e.to_string()))?
-        .map_err(StartupError::from)
+    let (url, size, timeout) = (
+        config.database_url.clone(),
+        config.database_pool_size,
+        config.database_timeout,
+    );
+    blocking(move || db::connect_and_migrate(&url, size, timeout)).await
 }
 
 /// [`open_database`] for a CLI command: no idle connections kept (see
 /// `db::connect_and_migrate_for_command`).
 pub async fn open_database_for_command(config: &Config) -> Result<Db, StartupError> {
-    let url = config.database_url.clone();
-    let timeout = config.database_timeout;
-    tokio::task::spawn_blocking(move || db::connect_and_migrate_for_command(&url, timeout))
+    let (url, timeout) = (config.database_url.clone(), config.database_timeout);
+    blocking(move || db::connect_and_migrate_for_command(&url, timeout)).await
+}
+
+async fn blocking(
+    open: impl FnOnce() -> Result<Db, StartupDbError> + Send + 'static,
+) -> Result<Db, StartupError> {
+    tokio::task::spawn_blocking(open)
         .await
         .map_err(|e| StartupError::Task(e.to_string()))?
         .map_err(StartupError::from)

@@ -537,8 +537,6 @@ where
     }
 }
 
-/// Now, in UTC, truncated to microseconds (PostgreSQL's precision) so a value read back
-/// equals the value written on both backends.
 /// Two rows where a unique key was looked up.
 #[derive(Debug, thiserror::Error)]
 #[error("a lookup by a unique key ({key}) found {rows} rows")]
@@ -558,6 +556,8 @@ pub fn at_most_one<T>(key: &'static str, mut rows: Vec<T>) -> diesel::QueryResul
     }
 }
 
+/// Now, in UTC, truncated to microseconds (PostgreSQL's precision) so a value read back
+/// equals the value written on both backends.
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::{SubsecRound, Utc};
     Utc::now().naive_utc().trunc_subsecs(6)
