@@ -109,3 +109,22 @@ pub fn refusal<B: MessageBody>(res: &ServiceResponse<B>) -> Option<ApiError> {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_name_what_the_middleware_allows() {
+        static CELL: OnceLock<String> = OnceLock::new();
+        assert_eq!(listed(&CELL, "Only", &["GET", "PUT"]), "Only: GET, PUT.");
+        let headers = listed(
+            &HEADER_LIST,
+            "Browsers may send patron these headers only",
+            &HEADERS,
+        );
+        for header in HEADERS {
+            assert!(headers.contains(header), "{headers}");
+        }
+    }
+}
