@@ -250,6 +250,9 @@ pub struct Config {
     pub database_timeout: Duration,
     pub public_key: Option<Secret>,
     pub secret_key: Option<Secret>,
+    /// The operator's key for `/v1/stores` (`PATRON_ADMIN_KEY`, `ak_...`); unset, the store API
+    /// answers 404.
+    pub admin_key: Option<Secret>,
     /// Largest request body accepted, in bytes; larger ones get 413.
     pub max_body_bytes: usize,
     /// Origins a magic link may point at; empty means loopback only.
@@ -319,6 +322,7 @@ impl Config {
             database_timeout: Duration::from_secs(5),
             public_key: None,
             secret_key: None,
+            admin_key: None,
             max_body_bytes: 256 * 1024,
             link_origins: Vec::new(),
             login_token_ttl: Duration::from_secs(900),
@@ -379,6 +383,7 @@ impl Config {
         c.database_timeout = seconds(&get, "PATRON_DATABASE_TIMEOUT", c.database_timeout)?;
         c.public_key = api_key(&get, "PATRON_PUBLIC_KEY", "pk_")?;
         c.secret_key = api_key(&get, "PATRON_SECRET_KEY", "sk_")?;
+        c.admin_key = api_key(&get, "PATRON_ADMIN_KEY", "ak_")?;
         c.max_body_bytes = number(&get, "PATRON_MAX_BODY_BYTES", c.max_body_bytes)?;
         if let Some(v) = get("PATRON_LINK_ORIGINS") {
             c.link_origins = list(&v)
@@ -836,6 +841,9 @@ mod tests {
         assert!(Config::from_vars(&vars(&[("PATRON_LOGIN_TOKEN_TTL", "soon")])).is_err());
         assert!(Config::from_vars(&vars(&[("PATRON_JWT_TTL", "0")])).is_err());
         assert!(Config::from_vars(&vars(&[("PATRON_SECRET_KEY", "pk_abcdefghij")])).is_err());
+        assert!(Config::from_vars(&vars(&[("PATRON_ADMIN_KEY", "sk_abcdefghij")])).is_err());
+        let admin = Config::from_vars(&vars(&[("PATRON_ADMIN_KEY", "ak_abcdefghij")])).unwrap();
+        assert_eq!(admin.admin_key.map(|k| k.expose().to_owned()).as_deref(), Some("ak_abcdefghij"));
         let c = Config::from_vars(&vars(&[("PATRON_SECRET_KEY", "sk_test_abcdefgh")])).unwrap();
         assert_eq!(c.secret_key.unwrap().expose(), "sk_test_abcdefgh");
     }
