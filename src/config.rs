@@ -843,7 +843,10 @@ mod tests {
         assert!(Config::from_vars(&vars(&[("PATRON_SECRET_KEY", "pk_abcdefghij")])).is_err());
         assert!(Config::from_vars(&vars(&[("PATRON_ADMIN_KEY", "sk_abcdefghij")])).is_err());
         let admin = Config::from_vars(&vars(&[("PATRON_ADMIN_KEY", "ak_abcdefghij")])).unwrap();
-        assert_eq!(admin.admin_key.map(|k| k.expose().to_owned()).as_deref(), Some("ak_abcdefghij"));
+        assert_eq!(
+            admin.admin_key.map(|k| k.expose().to_owned()).as_deref(),
+            Some("ak_abcdefghij")
+        );
         let c = Config::from_vars(&vars(&[("PATRON_SECRET_KEY", "sk_test_abcdefgh")])).unwrap();
         assert_eq!(c.secret_key.unwrap().expose(), "sk_test_abcdefgh");
     }

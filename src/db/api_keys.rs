@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::api_keys;
+use super::scope::Scope;
 use super::DbConnection;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -15,6 +16,7 @@ pub struct ApiKeyRow {
     pub key_hash: String,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+    pub store_id: String,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &ApiKeyRow) -> QueryResult<()> {
@@ -24,22 +26,24 @@ pub fn insert(conn: &mut DbConnection, row: &ApiKeyRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
-/// The kind of the live (not revoked) key with this hash.
-pub fn live_kind_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<String>> {
+/// The kind and store of the live (not revoked) key with this hash. The one lookup that is
+/// not scoped: it is how a request finds its store.
+pub fn live_by_hash(conn: &mut DbConnection, hash: &str) -> QueryResult<Option<(String, String)>> {
     let rows = api_keys::table
         .filter(api_keys::key_hash.eq(hash))
         .filter(api_keys::revoked_at.is_null())
-        .select(api_keys::kind)
+        .select((api_keys::kind, api_keys::store_id))
         .load(conn)?;
     super::at_most_one("api_keys.key_hash", rows)
 }
 
-pub fn count_all(conn: &mut DbConnection) -> QueryResult<i64> {
-    api_keys::table.count().get_result(conn)
+pub fn count_all(conn: &mut DbConnection, scope: Scope<'_>) -> QueryResult<i64> {
+    scope.api_keys().count().get_result(conn)
 }
 
-pub fn list(conn: &mut DbConnection) -> QueryResult<Vec<ApiKeyRow>> {
-    api_keys::table
+pub fn list(conn: &mut DbConnection, scope: Scope<'_>) -> QueryResult<Vec<ApiKeyRow>> {
+    scope
+        .api_keys()
         .order(api_keys::created_at.asc())
         .select(ApiKeyRow::as_select())
         .load(conn)
@@ -54,8 +58,13 @@ pub enum KeyRef<'a> {
 }
 
 /// The ids of the live keys `target` names (more than one only for a shared prefix).
-pub fn live_ids(conn: &mut DbConnection, target: KeyRef<'_>) -> QueryResult<Vec<String>> {
-    let live = api_keys::table
+pub fn live_ids(
+    conn: &mut DbConnection,
+    scope: Scope<'_>,
+    target: KeyRef<'_>,
+) -> QueryResult<Vec<String>> {
+    let live = scope
+        .api_keys()
         .filter(api_keys::revoked_at.is_null())
         .select(api_keys::id)
         .order(api_keys::created_at.asc());
@@ -67,9 +76,15 @@ pub fn live_ids(conn: &mut DbConnection, target: KeyRef<'_>) -> QueryResult<Vec<
 }
 
 /// Revokes one live key by id; whether it was still live.
-pub fn revoke(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<bool> {
+pub fn revoke(
+    conn: &mut DbConnection,
+    scope: Scope<'_>,
+    id: &str,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
     diesel::update(
-        api_keys::table
+        scope
+            .api_keys()
             .filter(api_keys::id.eq(id))
             .filter(api_keys::revoked_at.is_null()),
     )

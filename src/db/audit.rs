@@ -16,6 +16,7 @@ pub struct AuditRow {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub request_id: Option<String>,
+    pub store_id: String,
 }
 
 /// Inserts the rows. On PostgreSQL in one statement (one round trip, however many events a

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::customers;
+use super::scope::Scope;
 use super::DbConnection;
 use crate::domain::fold::fold;
 
@@ -22,12 +23,14 @@ pub struct CustomerRow {
     pub updated_at: NaiveDateTime,
     pub password_hash: Option<String>,
     pub email_verified_at: Option<NaiveDateTime>,
+    pub store_id: String,
 }
 
 impl CustomerRow {
     /// A new, unlocked customer row.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
+        store: Scope<'_>,
         id: String,
         email: &crate::domain::Email,
         firstname: Option<String>,
@@ -52,6 +55,7 @@ impl CustomerRow {
             updated_at: now,
             password_hash,
             email_verified_at: verified.then_some(now),
+            store_id: store.id().to_owned(),
         }
     }
 }
@@ -73,6 +77,7 @@ impl CustomerRow {
             updated_at: r.try_get("updated_at")?,
             password_hash: r.try_get("password_hash")?,
             email_verified_at: r.try_get("email_verified_at")?,
+            store_id: r.try_get("store_id")?,
         })
     }
 }
@@ -141,9 +146,14 @@ pub fn insert(conn: &mut DbConnection, row: &CustomerRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CustomerRow>> {
-    customers::table
-        .find(id)
+pub fn find(
+    conn: &mut DbConnection,
+    scope: Scope<'_>,
+    id: &str,
+) -> QueryResult<Option<CustomerRow>> {
+    scope
+        .customers()
+        .filter(customers::id.eq(id))
         .select(CustomerRow::as_select())
         .get_result(conn)
         .optional()
@@ -151,9 +161,11 @@ pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<CustomerRow
 
 pub fn find_by_email(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     email_normalized: &str,
 ) -> QueryResult<Option<CustomerRow>> {
-    let rows = customers::table
+    let rows = scope
+        .customers()
         .filter(customers::email_normalized.eq(email_normalized))
         .select(CustomerRow::as_select())
         .load(conn)?;
@@ -161,8 +173,13 @@ pub fn find_by_email(
 }
 
 /// Applies the changes; returns false when no such customer exists.
-pub fn update(conn: &mut DbConnection, id: &str, changes: &CustomerChanges) -> QueryResult<bool> {
-    diesel::update(customers::table.find(id))
+pub fn update(
+    conn: &mut DbConnection,
+    scope: Scope<'_>,
+    id: &str,
+    changes: &CustomerChanges,
+) -> QueryResult<bool> {
+    diesel::update(scope.customers().filter(customers::id.eq(id)))
         .set((changes, Folded::of_changes(changes)))
         .execute(conn)
         .map(|n| n > 0)
@@ -214,8 +231,8 @@ pub fn backfill_folded(conn: &mut DbConnection) -> QueryResult<usize> {
     }
 }
 
-pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
-    diesel::delete(customers::table.find(id))
+pub fn delete(conn: &mut DbConnection, scope: Scope<'_>, id: &str) -> QueryResult<bool> {
+    diesel::delete(scope.customers().filter(customers::id.eq(id)))
         .execute(conn)
         .map(|n| n > 0)
 }
@@ -256,8 +273,8 @@ macro_rules! search_matches {
 
 type Boxed<'a> = customers::BoxedQuery<'a, <DbConnection as diesel::Connection>::Backend>;
 
-fn filtered(filter: &Filter) -> Boxed<'_> {
-    let mut q = customers::table.into_boxed();
+fn filtered<'a>(scope: Scope<'a>, filter: &'a Filter) -> Boxed<'a> {
+    let mut q = scope.customers().into_boxed();
     if let Some(email) = &filter.email_normalized {
         q = q.filter(customers::email_normalized.eq(email));
     }
@@ -279,14 +296,16 @@ pub fn search_pattern(query: &str) -> String {
 /// A search's count as PostgreSQL receives it, with the text of each parameter for a search
 /// for `query` (the pattern, then LIKE's escape character, for each column): for checking with
 /// EXPLAIN that the trigram indexes serve the query patron sends (tests/api/listing.rs).
-pub fn search_count_statement(query: &str) -> (String, Vec<String>) {
+pub fn search_count_statement(scope: Scope<'_>, query: &str) -> (String, Vec<String>) {
     let pattern = search_pattern(query);
+    // The statement `count` sends for a search: `filtered` with only a query.
     let sql = super::pg_async::sql_text(
-        &customers::table
+        &scope
+            .customers()
             .filter(search_matches!(pattern.clone()))
             .count(),
     );
-    let params = [&pattern, "\\", &pattern, "\\", &pattern, "\\"];
+    let params = [scope.id(), &pattern, "\\", &pattern, "\\", &pattern, "\\"];
     (sql, params.map(str::to_owned).into())
 }
 
@@ -302,19 +321,20 @@ fn escape_like(s: &str) -> String {
     out
 }
 
-pub fn count(conn: &mut DbConnection, filter: &Filter) -> QueryResult<i64> {
-    filtered(filter).count().get_result(conn)
+pub fn count(conn: &mut DbConnection, scope: Scope<'_>, filter: &Filter) -> QueryResult<i64> {
+    filtered(scope, filter).count().get_result(conn)
 }
 
 pub fn page(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     filter: &Filter,
     sort: SortColumn,
     descending: bool,
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<CustomerRow>> {
-    let q = filtered(filter);
+    let q = filtered(scope, filter);
     // The id breaks ties, so pages never overlap or skip rows that share a sort value.
     let q = match (sort, descending) {
         (SortColumn::CreatedAt, false) => {
@@ -385,7 +405,8 @@ mod tests {
     /// the ones Diesel binds.
     #[test]
     fn the_search_compares_the_folded_columns_themselves() {
-        let (sql, params) = search_count_statement("Law");
+        let store = crate::domain::StoreId::default_store();
+        let (sql, params) = search_count_statement(Scope::new(&store), "Law");
         for column in ["email_folded", "firstname_folded", "lastname_folded"] {
             assert!(
                 sql.contains(&format!("\"customers\".\"{column}\" LIKE $")),
@@ -393,9 +414,11 @@ mod tests {
             );
         }
         assert!(!sql.to_lowercase().contains("lower("), "{sql}");
-        assert!(sql.contains("$6") && !sql.contains("$7"), "{sql}");
+        assert!(sql.contains("$7") && !sql.contains("$8"), "{sql}");
+        assert!(sql.contains("\"customers\".\"store_id\" = $1"), "{sql}");
         let shown = diesel::debug_query::<diesel::pg::Pg, _>(
-            &customers::table
+            &Scope::new(&store)
+                .customers()
                 .filter(search_matches!(search_pattern("Law")))
                 .count(),
         )
@@ -403,6 +426,6 @@ mod tests {
         let (_, binds) = shown.split_once(" -- binds: ").expect("binds shown");
         let ours: Vec<String> = params.iter().map(|p| format!("{p:?}")).collect();
         assert_eq!(binds, format!("[{}]", ours.join(", ")));
-        assert_eq!(params[0], "%law%");
+        assert_eq!(params[1], "%law%");
     }
 }

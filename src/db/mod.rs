@@ -16,9 +16,11 @@ pub mod outbox;
 pub mod pg_async;
 pub mod rate_limits;
 pub mod schema;
+pub mod scope;
 pub mod sessions;
 pub mod signing_keys;
 pub mod sqlite_inline;
+pub mod stores;
 pub mod tokens;
 
 use std::cell::RefCell;

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::orders;
+use super::scope::Scope;
 use super::{Db, DbConnection, DbError};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -28,6 +29,7 @@ pub struct OrderRow {
     pub meta: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub store_id: String,
 }
 
 impl OrderRow {
@@ -54,6 +56,7 @@ impl OrderRow {
             meta: r.try_get("meta")?,
             created_at: r.try_get("created_at")?,
             updated_at: r.try_get("updated_at")?,
+            store_id: r.try_get("store_id")?,
         })
     }
 }
@@ -75,24 +78,34 @@ pub fn insert(conn: &mut DbConnection, row: &OrderRow) -> QueryResult<()> {
         .map(|_| ())
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> QueryResult<Option<OrderRow>> {
-    orders::table
-        .find(id)
+pub fn find(conn: &mut DbConnection, scope: Scope<'_>, id: &str) -> QueryResult<Option<OrderRow>> {
+    scope
+        .orders()
+        .filter(orders::id.eq(id))
         .select(OrderRow::as_select())
         .get_result(conn)
         .optional()
 }
 
-pub fn update(conn: &mut DbConnection, id: &str, changes: &OrderChanges) -> QueryResult<bool> {
-    diesel::update(orders::table.find(id))
+pub fn update(
+    conn: &mut DbConnection,
+    scope: Scope<'_>,
+    id: &str,
+    changes: &OrderChanges,
+) -> QueryResult<bool> {
+    diesel::update(scope.orders().filter(orders::id.eq(id)))
         .set(changes)
         .execute(conn)
         .map(|n| n > 0)
 }
 
 /// Keeps the customer's orders for the books but removes who they were.
-pub fn anonymise_for_customer(conn: &mut DbConnection, customer_id: &str) -> QueryResult<usize> {
-    diesel::update(orders::table.filter(orders::customer_id.eq(customer_id)))
+pub fn anonymise_for_customer(
+    conn: &mut DbConnection,
+    scope: Scope<'_>,
+    customer_id: &str,
+) -> QueryResult<usize> {
+    diesel::update(scope.orders().filter(orders::customer_id.eq(customer_id)))
         .set((
             orders::customer_id.eq(None::<String>),
             orders::shipping.eq(None::<String>),
@@ -110,16 +123,20 @@ pub enum SortColumn {
 
 type Boxed<'a> = orders::BoxedQuery<'a, <DbConnection as diesel::Connection>::Backend>;
 
-fn filtered(customer_id: Option<&str>) -> Boxed<'_> {
-    let q = orders::table.into_boxed();
+fn filtered<'a>(scope: Scope<'a>, customer_id: Option<&'a str>) -> Boxed<'a> {
+    let q = scope.orders().into_boxed();
     match customer_id {
         Some(id) => q.filter(orders::customer_id.eq(id)),
         None => q,
     }
 }
 
-pub fn count(conn: &mut DbConnection, customer_id: Option<&str>) -> QueryResult<i64> {
-    filtered(customer_id).count().get_result(conn)
+pub fn count(
+    conn: &mut DbConnection,
+    scope: Scope<'_>,
+    customer_id: Option<&str>,
+) -> QueryResult<i64> {
+    filtered(scope, customer_id).count().get_result(conn)
 }
 
 /// A boxed query in the list's order; the one definition of it for both paths.
@@ -143,6 +160,7 @@ macro_rules! sorted {
 /// way this database has for a customer's own requests (see `sessions::read_live_customer`).
 pub async fn read_customer_page(
     db: &Db,
+    scope: Scope<'_>,
     customer_id: &str,
     sort: SortColumn,
     descending: bool,
@@ -151,30 +169,41 @@ pub async fn read_customer_page(
 ) -> Result<(i64, Vec<OrderRow>), DbError> {
     if let Some(reader) = db.pg_async() {
         return reader
-            .customer_orders(customer_id, sort, descending, limit, offset)
+            .customer_orders(scope, customer_id, sort, descending, limit, offset)
             .await;
     }
-    let customer_id = customer_id.to_owned();
+    let (store, customer_id) = (scope.id().to_owned(), customer_id.to_owned());
     db.read(move |conn| {
-        let total = count(conn, Some(&customer_id))?;
-        let rows = page(conn, Some(&customer_id), sort, descending, limit, offset)?;
+        let scope = Scope::from_column(&store);
+        let total = count(conn, scope, Some(&customer_id))?;
+        let rows = page(
+            conn,
+            scope,
+            Some(&customer_id),
+            sort,
+            descending,
+            limit,
+            offset,
+        )?;
         Ok((total, rows))
     })
     .await
 }
 
-/// `count` for one customer, for `pg_async`: customer id.
+/// `count` for one customer, for `pg_async`: store, customer id.
 pub fn customer_count_sql() -> String {
-    let q = orders::table
+    let q = Scope::from_column("")
+        .orders()
         .into_boxed::<diesel::pg::Pg>()
         .filter(orders::customer_id.eq(""))
         .count();
     super::pg_async::sql_text(&q)
 }
 
-/// `page` for one customer, for `pg_async`: customer id, limit, offset.
+/// `page` for one customer, for `pg_async`: store, customer id, limit, offset.
 pub fn customer_page_sql(sort: SortColumn, descending: bool) -> String {
-    let q = orders::table
+    let q = Scope::from_column("")
+        .orders()
         .into_boxed::<diesel::pg::Pg>()
         .filter(orders::customer_id.eq(""));
     let q = sorted!(q, sort, descending)
@@ -186,13 +215,14 @@ pub fn customer_page_sql(sort: SortColumn, descending: bool) -> String {
 
 pub fn page(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     customer_id: Option<&str>,
     sort: SortColumn,
     descending: bool,
     limit: i64,
     offset: i64,
 ) -> QueryResult<Vec<OrderRow>> {
-    sorted!(filtered(customer_id), sort, descending)
+    sorted!(filtered(scope, customer_id), sort, descending)
         .limit(limit)
         .offset(offset)
         .select(OrderRow::as_select())

@@ -24,6 +24,9 @@ pub struct NewMessage {
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    pub store_id: String,
+    /// The store's `From`; `None`: the deployment's.
+    pub sender: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, m: &NewMessage) -> QueryResult<()> {
@@ -48,20 +51,22 @@ pub struct Claimed {
     pub body_html: String,
     #[diesel(sql_type = Integer)]
     pub attempts: i32,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub sender: Option<String>,
 }
 
 const CLAIM_PG: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, locked_until = $1 \
     WHERE id IN (SELECT id FROM outbox \
         WHERE (status = 'queued' AND next_attempt_at <= $2) OR (status = 'sending' AND locked_until < $2) \
         ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-    RETURNING id, recipient, subject, body_text, body_html, attempts";
+    RETURNING id, recipient, subject, body_text, body_html, attempts, sender";
 
 // SQLite has one writer at a time, so the single UPDATE is the whole claim.
 const CLAIM_SQLITE: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, locked_until = ?1 \
     WHERE id IN (SELECT id FROM outbox \
         WHERE (status = 'queued' AND next_attempt_at <= ?2) OR (status = 'sending' AND locked_until < ?2) \
         ORDER BY next_attempt_at LIMIT ?3) \
-    RETURNING id, recipient, subject, body_text, body_html, attempts";
+    RETURNING id, recipient, subject, body_text, body_html, attempts, sender";
 
 /// Leases up to `limit` due messages (queued and due, or held by a worker whose lease ran out)
 /// until `lease_until`. Replicas never receive the same message while a lease holds, so a

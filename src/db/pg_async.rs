@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::NaiveDateTime;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -381,14 +380,11 @@ impl PgReader {
     /// The customer behind a live session: `sessions::live_customer`, read here.
     pub async fn live_customer(
         &self,
-        session_id: &str,
-        customer_id: &str,
-        kid: &str,
-        now: NaiveDateTime,
+        c: sessions::SessionCheck<'_>,
     ) -> Result<Option<CustomerRow>, DbError> {
         // In the order of the statement's placeholders (see `live_customer_query!`).
-        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
-            [&session_id, &customer_id, &now, &kid, &now];
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 6] =
+            [&c.id, &c.customer_id, &c.store, &c.now, &c.kid, &c.now];
         let rows = self.rows(Read::LiveCustomer, &params).await?;
         Ok(rows.first().map(CustomerRow::from_pg).transpose()?)
     }
@@ -397,15 +393,17 @@ impl PgReader {
     /// and `orders::page` for one customer, the two statements pipelined.
     pub async fn customer_orders(
         &self,
+        scope: super::scope::Scope<'_>,
         customer_id: &str,
         sort: SortColumn,
         descending: bool,
         limit: i64,
         offset: i64,
     ) -> Result<(i64, Vec<OrderRow>), DbError> {
-        let count_params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&customer_id];
-        let page_params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
-            [&customer_id, &limit, &offset];
+        let store = scope.id();
+        let count_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&store, &customer_id];
+        let page_params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+            [&store, &customer_id, &limit, &offset];
         let (count, page) = tokio::try_join!(
             self.rows(Read::CustomerOrderCount, &count_params),
             self.rows(Read::CustomerOrderPage(sort, descending), &page_params),

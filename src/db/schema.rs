@@ -1,6 +1,23 @@
 // One schema for both backends; migrations/sqlite and migrations/postgres keep it in step.
 
 diesel::table! {
+    stores (id) {
+        id -> Text,
+        name -> Text,
+        support_email -> Nullable<Text>,
+        currency -> Nullable<Text>,
+        country -> Nullable<Text>,
+        link_origins -> Nullable<Text>,
+        mail_from -> Nullable<Text>,
+        mail_subject -> Nullable<Text>,
+        order_reference_prefix -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     api_keys (id) {
         id -> Text,
         kind -> Text,
@@ -8,6 +25,7 @@ diesel::table! {
         key_hash -> Text,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        store_id -> Text,
     }
 }
 
@@ -28,6 +46,7 @@ diesel::table! {
         email_folded -> Nullable<Text>,
         firstname_folded -> Nullable<Text>,
         lastname_folded -> Nullable<Text>,
+        store_id -> Text,
     }
 }
 
@@ -40,6 +59,7 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         new_email -> Nullable<Text>,
+        store_id -> Text,
     }
 }
 
@@ -61,6 +81,7 @@ diesel::table! {
         created_at -> Timestamp,
         expires_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        store_id -> Text,
     }
 }
 
@@ -89,6 +110,8 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        store_id -> Text,
+        sender -> Nullable<Text>,
     }
 }
 
@@ -109,6 +132,7 @@ diesel::table! {
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
         request_id -> Nullable<Text>,
+        store_id -> Text,
     }
 }
 
@@ -133,14 +157,18 @@ diesel::table! {
         meta -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        store_id -> Text,
     }
 }
 
+diesel::joinable!(api_keys -> stores (store_id));
+diesel::joinable!(customers -> stores (store_id));
 diesel::joinable!(login_tokens -> customers (customer_id));
 diesel::joinable!(sessions -> customers (customer_id));
 diesel::joinable!(orders -> customers (customer_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    stores,
     api_keys,
     customers,
     login_tokens,

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::sessions;
+use super::scope::Scope;
 use super::{Db, DbConnection, DbError};
 
 #[derive(Debug, Clone, Insertable)]
@@ -13,6 +14,7 @@ pub struct NewSession<'a> {
     pub customer_id: &'a str,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
+    pub store_id: &'a str,
 }
 
 pub fn insert(conn: &mut DbConnection, s: &NewSession<'_>) -> QueryResult<()> {
@@ -23,18 +25,19 @@ pub fn insert(conn: &mut DbConnection, s: &NewSession<'_>) -> QueryResult<()> {
 }
 
 /// The session check's query; `pg_async` sends the same SQL, with its parameters in this
-/// order: session id, customer id, now, key id, now.
+/// order: session id, customer id, store, now, key id, now.
 ///
 /// The signing key is checked here, not only in a replica's keyring cache, so that retiring a
 /// key (`patron keys retire-jwt`) refuses its tokens on the very next request everywhere.
 macro_rules! live_customer_query {
-    ($id:expr, $customer_id:expr, $kid:expr, $now:expr) => {{
+    ($id:expr, $customer_id:expr, $store:expr, $kid:expr, $now:expr) => {{
         use $crate::db::customers::CustomerRow;
         use $crate::db::schema::{customers, signing_keys};
         sessions::table
             .inner_join(customers::table)
             .filter(sessions::id.eq($id))
             .filter(sessions::customer_id.eq($customer_id))
+            .filter(sessions::store_id.eq($store))
             .filter(sessions::revoked_at.is_null())
             .filter(sessions::expires_at.gt($now))
             .filter(diesel::dsl::exists(
@@ -50,17 +53,25 @@ macro_rules! live_customer_query {
     }};
 }
 
-/// The customer behind a live session of a token signed by a key still in force (`kid`), read
-/// in the same query that checks the session (the check every customer request makes, so the
-/// profile read needs no second trip).
+/// What a customer request's token claims, for the session check to confirm.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionCheck<'a> {
+    pub id: &'a str,
+    pub customer_id: &'a str,
+    pub store: &'a str,
+    /// The key that signed the token.
+    pub kid: &'a str,
+    pub now: NaiveDateTime,
+}
+
+/// The customer behind a live session of this store, of a token signed by a key still in
+/// force, read in the same query that checks the session (the check every customer request
+/// makes, so the profile read needs no second trip).
 pub fn live_customer(
     conn: &mut DbConnection,
-    id: &str,
-    customer_id: &str,
-    kid: &str,
-    now: NaiveDateTime,
+    c: SessionCheck<'_>,
 ) -> QueryResult<Option<super::customers::CustomerRow>> {
-    live_customer_query!(id, customer_id, kid, now)
+    live_customer_query!(c.id, c.customer_id, c.store, c.kid, c.now)
         .get_result(conn)
         .optional()
 }
@@ -70,27 +81,54 @@ pub fn live_customer(
 /// thread (`Db::read`).
 pub async fn read_live_customer(
     db: &Db,
-    id: &str,
-    customer_id: &str,
-    kid: &str,
-    now: NaiveDateTime,
+    check: SessionCheck<'_>,
 ) -> Result<Option<super::customers::CustomerRow>, DbError> {
     if let Some(reader) = db.pg_async() {
-        return reader.live_customer(id, customer_id, kid, now).await;
+        return reader.live_customer(check).await;
     }
-    let (id, customer_id, kid) = (id.to_owned(), customer_id.to_owned(), kid.to_owned());
-    db.read(move |conn| Ok(live_customer(conn, &id, &customer_id, &kid, now)?))
-        .await
+    let (id, customer_id, store, kid) = (
+        check.id.to_owned(),
+        check.customer_id.to_owned(),
+        check.store.to_owned(),
+        check.kid.to_owned(),
+    );
+    let now = check.now;
+    db.read(move |conn| {
+        Ok(live_customer(
+            conn,
+            SessionCheck {
+                id: &id,
+                customer_id: &customer_id,
+                store: &store,
+                kid: &kid,
+                now,
+            },
+        )?)
+    })
+    .await
 }
 
-/// `live_customer`'s statement for `pg_async`: session id, customer id, now, key id, now.
+/// `live_customer`'s statement for `pg_async`: session id, customer id, store, now, key id,
+/// now.
 pub fn live_customer_sql() -> String {
-    super::pg_async::sql_text(&live_customer_query!("", "", "", NaiveDateTime::default()))
+    super::pg_async::sql_text(&live_customer_query!(
+        "",
+        "",
+        "",
+        "",
+        NaiveDateTime::default()
+    ))
 }
 
-pub fn revoke(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+pub fn revoke(
+    conn: &mut DbConnection,
+    scope: Scope<'_>,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
     diesel::update(
-        sessions::table
+        scope
+            .sessions()
             .filter(sessions::id.eq(id))
             .filter(sessions::revoked_at.is_null()),
     )
@@ -100,11 +138,13 @@ pub fn revoke(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryRes
 
 pub fn revoke_all(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     customer_id: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(
-        sessions::table
+        scope
+            .sessions()
             .filter(sessions::customer_id.eq(customer_id))
             .filter(sessions::revoked_at.is_null()),
     )
@@ -115,12 +155,14 @@ pub fn revoke_all(
 /// Ends every session of the customer but `keep` (the one changing the password).
 pub fn revoke_all_except(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     customer_id: &str,
     keep: &str,
     now: NaiveDateTime,
 ) -> QueryResult<usize> {
     diesel::update(
-        sessions::table
+        scope
+            .sessions()
             .filter(sessions::customer_id.eq(customer_id))
             .filter(sessions::id.ne(keep))
             .filter(sessions::revoked_at.is_null()),
@@ -143,20 +185,23 @@ mod tests {
     fn the_session_check_binds_in_the_order_pg_async_passes_them() {
         let now = NaiveDateTime::default();
         let shown = diesel::debug_query::<diesel::pg::Pg, _>(&live_customer_query!(
-            "SID", "CID", "KID", now
+            "SID", "CID", "STORE", "KID", now
         ))
         .to_string();
         let (sql, binds) = shown.split_once(" -- binds: ").expect("binds shown");
-        assert!(sql.contains("$5") && !sql.contains("$6"), "{sql}");
+        assert!(sql.contains("$6") && !sql.contains("$7"), "{sql}");
         assert!(sql.contains("signing_keys"), "{sql}");
         let at = |needle: &str| {
             binds
                 .find(needle)
                 .unwrap_or_else(|| panic!("{needle}: {binds}"))
         };
-        assert!(at("SID") < at("CID") && at("CID") < at("KID"), "{binds}");
+        assert!(
+            at("SID") < at("CID") && at("CID") < at("STORE") && at("STORE") < at("KID"),
+            "{binds}"
+        );
         let now_shown = format!("{now:?}");
-        let before_kid = &binds[at("CID")..at("KID")];
+        let before_kid = &binds[at("STORE")..at("KID")];
         let after_kid = &binds[at("KID")..];
         assert_eq!(before_kid.matches(&now_shown).count(), 1, "{binds}");
         assert_eq!(after_kid.matches(&now_shown).count(), 1, "{binds}");

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::login_tokens;
+use super::scope::Scope;
 use super::DbConnection;
 
 #[derive(Debug, Clone, Insertable)]
@@ -16,6 +17,7 @@ pub struct NewToken<'a> {
     pub expires_at: NaiveDateTime,
     /// Only for an email change: the address it confirms.
     pub new_email: Option<&'a str>,
+    pub store_id: &'a str,
 }
 
 pub fn insert(conn: &mut DbConnection, token: &NewToken<'_>) -> QueryResult<()> {
@@ -28,11 +30,13 @@ pub fn insert(conn: &mut DbConnection, token: &NewToken<'_>) -> QueryResult<()> 
 /// Removes the customer's unused tokens of one purpose (only the newest may work).
 pub fn void_unused(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     customer_id: &str,
     purpose: &str,
 ) -> QueryResult<usize> {
     diesel::delete(
-        login_tokens::table
+        scope
+            .tokens()
             .filter(login_tokens::customer_id.eq(customer_id))
             .filter(login_tokens::purpose.eq(purpose))
             .filter(login_tokens::used_at.is_null()),
@@ -41,9 +45,14 @@ pub fn void_unused(
 }
 
 /// Removes every unused token of every purpose (after a password change, say).
-pub fn void_all_unused(conn: &mut DbConnection, customer_id: &str) -> QueryResult<usize> {
+pub fn void_all_unused(
+    conn: &mut DbConnection,
+    scope: Scope<'_>,
+    customer_id: &str,
+) -> QueryResult<usize> {
     diesel::delete(
-        login_tokens::table
+        scope
+            .tokens()
             .filter(login_tokens::customer_id.eq(customer_id))
             .filter(login_tokens::used_at.is_null()),
     )
@@ -54,12 +63,14 @@ pub fn void_all_unused(conn: &mut DbConnection, customer_id: &str) -> QueryResul
 /// of many concurrent callers exactly one gets the customer id.
 pub fn consume(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     token_hash: &str,
     purpose: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<String>> {
     diesel::update(
-        login_tokens::table
+        scope
+            .tokens()
             .filter(login_tokens::token_hash.eq(token_hash))
             .filter(login_tokens::purpose.eq(purpose))
             .filter(login_tokens::used_at.is_null())
@@ -74,11 +85,13 @@ pub fn consume(
 /// [`consume`] for an email-change token: its customer and the address it confirms.
 pub fn consume_email_change(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     token_hash: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<(String, Option<String>)>> {
     diesel::update(
-        login_tokens::table
+        scope
+            .tokens()
             .filter(login_tokens::token_hash.eq(token_hash))
             .filter(login_tokens::purpose.eq(crate::domain::token::Purpose::EmailChange.as_str()))
             .filter(login_tokens::used_at.is_null())
@@ -93,11 +106,13 @@ pub fn consume_email_change(
 /// The customer of a live token, without consuming it.
 pub fn peek_live(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     token_hash: &str,
     purpose: &str,
     now: NaiveDateTime,
 ) -> QueryResult<Option<String>> {
-    login_tokens::table
+    scope
+        .tokens()
         .filter(login_tokens::token_hash.eq(token_hash))
         .filter(login_tokens::purpose.eq(purpose))
         .filter(login_tokens::used_at.is_null())
@@ -108,8 +123,13 @@ pub fn peek_live(
 }
 
 /// The customer a token (of any state) belongs to, for the audit trail of a refused token.
-pub fn owner(conn: &mut DbConnection, token_hash: &str) -> QueryResult<Option<String>> {
-    login_tokens::table
+pub fn owner(
+    conn: &mut DbConnection,
+    scope: Scope<'_>,
+    token_hash: &str,
+) -> QueryResult<Option<String>> {
+    scope
+        .tokens()
         .filter(login_tokens::token_hash.eq(token_hash))
         .select(login_tokens::customer_id)
         .load(conn)

@@ -62,6 +62,21 @@ macro_rules! prefixed_id {
 prefixed_id!(CustomerId, "cstmr");
 prefixed_id!(OrderId, "ord");
 prefixed_id!(LineItemId, "item");
+prefixed_id!(StoreId, "store");
+
+impl StoreId {
+    /// The store a deployment starts with, made by the migration that introduced stores: all
+    /// data from before it, and the keys from the environment, belong to it.
+    pub const DEFAULT: &'static str = "store_default0000000";
+
+    pub fn default_store() -> Self {
+        StoreId(Self::DEFAULT.to_owned())
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.0 == Self::DEFAULT
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -101,5 +116,7 @@ mod pattern_tests {
         assert_eq!(CustomerId::pattern(), "^cstmr_[A-Za-z0-9]{14}$");
         assert!(CustomerId::parse(CustomerId::generate().as_str()).is_some());
         assert_eq!(OrderId::pattern(), "^ord_[A-Za-z0-9]{14}$");
+        assert!(StoreId::parse(StoreId::DEFAULT).is_some_and(|s| s.is_default()));
+        assert!(!StoreId::generate().is_default());
     }
 }

@@ -10,9 +10,10 @@ pub mod order;
 pub mod paging;
 pub mod password;
 pub mod random;
+pub mod store;
 pub mod token;
 pub mod validation;
 
 pub use email::Email;
-pub use ids::{CustomerId, LineItemId, OrderId};
+pub use ids::{CustomerId, LineItemId, OrderId, StoreId};
 pub use validation::{FieldErrors, ValidationError};

@@ -114,7 +114,7 @@ pub async fn register(
     let mut c = Collector::new();
     let email = required_email(&mut c, body.email.as_deref());
     let password = required_password(&mut c, "password", body.password.as_deref());
-    let link = required_link(&mut c, body.base_url.as_deref(), &state);
+    let link = required_link(&mut c, body.base_url.as_deref(), &state, &caller);
     let firstname = opt_text(&mut c, "firstname", body.firstname, 255);
     let lastname = opt_text(&mut c, "lastname", body.lastname, 255);
     let phone = opt_text(&mut c, "phone", body.phone, 64);
@@ -126,6 +126,7 @@ pub async fn register(
     state
         .accounts
         .register(
+            caller.store.clone(),
             Registration {
                 email,
                 password,
@@ -162,7 +163,10 @@ pub async fn verify_email(
     state.limit(&client, Limit::TokenUse).await?;
     let body: TokenRequest = typed(body.into_inner())?;
     let token = fields::required_token(body.token)?;
-    let login = state.accounts.verify_email(&token, client.0).await?;
+    let login = state
+        .accounts
+        .verify_email(caller.store.clone(), &token, client.0)
+        .await?;
     Ok(HttpResponse::Ok().json(LoginResponse::from(login)))
 }
 
@@ -206,7 +210,12 @@ pub async fn login(
     };
     let login = state
         .accounts
-        .login(&email, Password::candidate(&password), client.0)
+        .login(
+            caller.store.clone(),
+            &email,
+            Password::candidate(&password),
+            client.0,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(LoginResponse::from(login)))
 }
@@ -234,10 +243,13 @@ pub async fn reset_email(
     let body: ResetEmailRequest = typed(body.into_inner())?;
     let mut c = Collector::new();
     let email = required_email(&mut c, body.email.as_deref());
-    let link = required_link(&mut c, body.base_url.as_deref(), &state);
+    let link = required_link(&mut c, body.base_url.as_deref(), &state, &caller);
     c.finish()?;
     if let (Some(email), Some(link)) = (email, link) {
-        state.accounts.request_reset(email, link, client.0).await?;
+        state
+            .accounts
+            .request_reset(caller.store.clone(), email, link, client.0)
+            .await?;
     }
     Ok(HttpResponse::Ok().json(Success { success: true }))
 }
@@ -262,7 +274,10 @@ pub async fn reset_verify(
     state.limit(&client, Limit::TokenUse).await?;
     let body: TokenRequest = typed(body.into_inner())?;
     let token = fields::required_token(body.token)?;
-    let valid = state.accounts.reset_token_valid(&token).await?;
+    let valid = state
+        .accounts
+        .reset_token_valid(caller.store.clone(), &token)
+        .await?;
     Ok(HttpResponse::Ok().json(TokenValidity { valid }))
 }
 
@@ -309,7 +324,7 @@ pub async fn reset(
     };
     state
         .accounts
-        .reset_password(&token, password, client.0)
+        .reset_password(caller.store.clone(), &token, password, client.0)
         .await?;
     Ok(HttpResponse::Ok().json(PasswordChanged { changed: true }))
 }
@@ -332,7 +347,7 @@ pub async fn logout_all(
     let session = caller.require_customer()?;
     state
         .accounts
-        .logout_all(session.customer_id(), client.0)
+        .logout_all(caller.store.clone(), session.customer_id(), client.0)
         .await?;
     Ok(HttpResponse::Ok().json(Success { success: true }))
 }

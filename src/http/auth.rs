@@ -11,9 +11,12 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
+use std::sync::Arc;
+
 use super::error::ApiError;
 use super::AppState;
-use crate::domain::CustomerId;
+use crate::domain::store::Store;
+use crate::domain::{CustomerId, StoreId};
 use crate::service::KeyKind;
 
 pub const MERCHANT_KEY_HEADER: &str = "x-authorization";
@@ -32,8 +35,16 @@ impl CustomerSession {
     }
 }
 
+/// Who is calling, and the store the request acts in: the merchant key's store, or the
+/// customer token's. Every service call of a handler takes this store.
 #[derive(Debug, Clone)]
-pub enum Caller {
+pub struct Caller {
+    pub store: Arc<Store>,
+    pub who: Who,
+}
+
+#[derive(Debug, Clone)]
+pub enum Who {
     Merchant(KeyKind),
     Customer(Box<CustomerSession>),
 }
@@ -46,19 +57,27 @@ fn secret_required() -> ApiError {
 }
 
 impl Caller {
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn store_id(&self) -> &StoreId {
+        &self.store.id
+    }
+
     /// Only the back office (secret key) may do this.
     pub fn require_secret(&self) -> Result<(), ApiError> {
-        match self {
-            Caller::Merchant(KeyKind::Secret) => Ok(()),
+        match &self.who {
+            Who::Merchant(KeyKind::Secret) => Ok(()),
             _ => Err(secret_required()),
         }
     }
 
     /// A storefront or back office (either key), not a customer token.
     pub fn require_merchant(&self) -> Result<KeyKind, ApiError> {
-        match self {
-            Caller::Merchant(kind) => Ok(*kind),
-            Caller::Customer(_) => Err(ApiError::Forbidden {
+        match &self.who {
+            Who::Merchant(kind) => Ok(*kind),
+            Who::Customer(_) => Err(ApiError::Forbidden {
                 code: "merchant_key_required",
                 message: "This endpoint requires a merchant API key.",
             }),
@@ -68,11 +87,11 @@ impl Caller {
     /// A secret key, or the customer themselves. Another customer's id answers 404 so that
     /// ids cannot be probed.
     pub fn require_customer_or_secret(&self, id: &CustomerId) -> Result<(), ApiError> {
-        match self {
-            Caller::Merchant(KeyKind::Secret) => Ok(()),
-            Caller::Merchant(KeyKind::Public) => Err(secret_required()),
-            Caller::Customer(s) if s.customer_id() == id => Ok(()),
-            Caller::Customer(_) => Err(ApiError::customer_not_found()),
+        match &self.who {
+            Who::Merchant(KeyKind::Secret) => Ok(()),
+            Who::Merchant(KeyKind::Public) => Err(secret_required()),
+            Who::Customer(s) if s.customer_id() == id => Ok(()),
+            Who::Customer(_) => Err(ApiError::customer_not_found()),
         }
     }
 
@@ -88,9 +107,9 @@ impl Caller {
     }
 
     pub fn session(&self) -> Option<&CustomerSession> {
-        match self {
-            Caller::Customer(s) => Some(s),
-            Caller::Merchant(_) => None,
+        match &self.who {
+            Who::Customer(s) => Some(s),
+            Who::Merchant(_) => None,
         }
     }
 }
@@ -134,6 +153,30 @@ fn is_merchant_key(token: &str) -> bool {
     token.starts_with("pk_") || token.starts_with("sk_")
 }
 
+/// The operator's key (`PATRON_ADMIN_KEY`) is for `/v1/stores` only.
+fn is_admin_key(key: &str) -> bool {
+    key.starts_with("ak_")
+}
+
+fn admin_key_refused() -> ApiError {
+    ApiError::Forbidden {
+        code: "admin_key_not_allowed",
+        message: "The admin key manages stores only: send a store's public or secret key here.",
+    }
+}
+
+fn invalid_key() -> ApiError {
+    ApiError::Unauthenticated {
+        code: "invalid_api_key",
+        message: "The API key is not valid, or has been revoked.",
+    }
+}
+
+/// The live store a key or token names; one deleted meanwhile refuses the credential.
+async fn store_of(state: &AppState, id: &StoreId) -> Result<Arc<Store>, ApiError> {
+    state.stores.resolve(id).await?.ok_or_else(invalid_key)
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
@@ -170,6 +213,9 @@ impl FromRequest for Caller {
                     });
                 }
                 let beside = key.as_ref().map(|k| k.as_deref());
+                if beside.flatten().is_some_and(is_admin_key) {
+                    return Err(admin_key_refused());
+                }
                 if !matches!(beside, None | Some(Some("undefined")))
                     && !beside.flatten().is_some_and(is_merchant_key)
                 {
@@ -179,14 +225,31 @@ impl FromRequest for Caller {
                                   merchant key.",
                     });
                 }
-                let session = state.authenticate_customer(&token).await?;
-                return Ok(Caller::Customer(Box::new(session)));
+                let (session, store) = state.authenticate_customer(&token).await?;
+                // A merchant key beside the token (Commerce.js sends its public key) must be a
+                // live key of the token's store: a token of one store is no good with another
+                // store's key.
+                if let Some(beside) = beside.flatten().filter(|k| is_merchant_key(k)) {
+                    match state.keys.verify(beside).await? {
+                        Some(key) if key.store == store => {}
+                        Some(_) => {
+                            return Err(ApiError::Unauthenticated {
+                                code: "store_mismatch",
+                                message: "The customer token belongs to another store than the \
+                                          API key sent with it.",
+                            })
+                        }
+                        None => return Err(invalid_key()),
+                    }
+                }
+                let store = store_of(&state, &store).await?;
+                return Ok(Caller {
+                    store,
+                    who: Who::Customer(Box::new(session)),
+                });
             }
             if matches!(key, Some(None)) {
-                return Err(ApiError::Unauthenticated {
-                    code: "invalid_api_key",
-                    message: "The API key is not valid, or has been revoked.",
-                });
+                return Err(invalid_key());
             }
             let key = key
                 .flatten()
@@ -195,12 +258,15 @@ impl FromRequest for Caller {
                     code: "missing_api_key",
                     message: "No API key was given: send it in the X-Authorization header.",
                 })?;
+            if is_admin_key(&key) {
+                return Err(admin_key_refused());
+            }
             match state.keys.verify(&key).await? {
-                Some(kind) => Ok(Caller::Merchant(kind)),
-                None => Err(ApiError::Unauthenticated {
-                    code: "invalid_api_key",
-                    message: "The API key is not valid, or has been revoked.",
+                Some(key) => Ok(Caller {
+                    store: store_of(&state, &key.store).await?,
+                    who: Who::Merchant(key.kind),
                 }),
+                None => Err(invalid_key()),
             }
         })
     }

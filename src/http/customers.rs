@@ -241,7 +241,7 @@ pub async fn create(
     caller.require_secret()?;
     let body: CustomerCreate = typed(body.into_inner())?;
     let new = ProfileInput::from(body).into_new()?;
-    let customer = state.customers.create(new).await?;
+    let customer = state.customers.create(caller.store.clone(), new).await?;
     Ok(HttpResponse::Created().json(CustomerView::from(customer)))
 }
 
@@ -298,17 +298,20 @@ pub async fn list(
     c.finish()?;
     let page = state
         .customers
-        .list(ListQuery {
-            filter: Filter {
-                query,
-                email_normalized: email,
-                external_id: non_empty(&params.external_id),
+        .list(
+            caller.store.clone(),
+            ListQuery {
+                filter: Filter {
+                    query,
+                    email_normalized: email,
+                    external_id: non_empty(&params.external_id),
+                },
+                sort,
+                direction: paging.direction,
+                limit: paging.limit,
+                page: paging.page,
             },
-            sort,
-            direction: paging.direction,
-            limit: paging.limit,
-            page: paging.page,
-        })
+        )
         .await?;
     let data = page.items.into_iter().map(CustomerView::from).collect();
     Ok(HttpResponse::Ok().json(Paginated::new(
@@ -338,7 +341,7 @@ pub async fn get(
     // A customer reading their own profile: it was read with the session check.
     let customer = match caller.session() {
         Some(s) if *s.customer_id() == id => s.customer.clone(),
-        _ => state.customers.get(&id).await?,
+        _ => state.customers.get(caller.store.clone(), &id).await?,
     };
     Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
 }
@@ -375,10 +378,12 @@ pub async fn update(
     }
     let mut body: CustomerUpdate = typed(body)?;
     let mut c = Collector::new();
-    let email_link = body
-        .base_url
-        .take()
-        .and_then(|raw| c.take(LinkTemplate::parse(&raw, &state.config.link_origins)));
+    let email_link = body.base_url.take().and_then(|raw| {
+        c.take(LinkTemplate::parse(
+            &raw,
+            caller.store().link_origins(&state.config),
+        ))
+    });
     let patch = ProfileInput::from(body).into_patch();
     let patch = c.take(patch);
     c.finish()?;
@@ -400,7 +405,14 @@ pub async fn update(
     };
     let updated = state
         .customers
-        .update(&id, patch, actor, client.0, email_link)
+        .update(
+            caller.store.clone(),
+            &id,
+            patch,
+            actor,
+            client.0,
+            email_link,
+        )
         .await?;
     let mut view = CustomerView::from(updated.customer);
     view.pending_email = updated.pending_email;
@@ -460,7 +472,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_secret()?;
     let id = path_customer_id(&path)?;
-    state.customers.delete(&id).await?;
+    state.customers.delete(caller.store.clone(), &id).await?;
     Ok(HttpResponse::Ok().json(CustomerDeleted {
         id: id.into_string(),
         deleted: true,

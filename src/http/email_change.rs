@@ -28,7 +28,7 @@ pub async fn confirm(
     state: web::Data<AppState>,
     // Any key or the customer's own token: the link may be opened on another device, and the
     // token itself is the proof.
-    _caller: Caller,
+    caller: Caller,
     client: Client,
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
@@ -37,7 +37,7 @@ pub async fn confirm(
     let token = fields::required_token(body.token)?;
     let customer = state
         .customers
-        .confirm_email_change(&token, client.0)
+        .confirm_email_change(caller.store.clone(), &token, client.0)
         .await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(customer)))
 }

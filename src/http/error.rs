@@ -11,7 +11,9 @@ use super::request_id;
 use crate::db::DbError;
 use crate::domain::{FieldErrors, ValidationError};
 use crate::service::passwords::HashError;
-use crate::service::{AccountError, CustomerError, KeyError, LoginError, OrderError, SessionError};
+use crate::service::{
+    AccountError, CustomerError, KeyError, LoginError, OrderError, SessionError, StoreError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -109,6 +111,13 @@ impl ApiError {
         ApiError::NotFound {
             code: "customer_not_found",
             message: "No customer exists with that id.",
+        }
+    }
+
+    pub fn store_not_found() -> Self {
+        ApiError::NotFound {
+            code: "store_not_found",
+            message: "No store exists with that id.",
         }
     }
 
@@ -356,6 +365,16 @@ impl From<OrderError> for ApiError {
             OrderError::CustomerNotFound => ApiError::customer_not_found(),
             OrderError::Invalid(v) => ApiError::Invalid(v),
             OrderError::Db(d) => d.into(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::store_not_found(),
+            StoreError::Invalid(v) => ApiError::Invalid(v),
+            StoreError::Db(d) => d.into(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Request fields several endpoints share, parsed the same way everywhere.
 
+use super::auth::Caller;
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::link::LinkTemplate;
@@ -16,11 +17,12 @@ pub fn required_email(c: &mut Collector, raw: Option<&str>) -> Option<Email> {
     }
 }
 
-/// A `base_url` on one of the allowed origins.
+/// A `base_url` on one of the origins the caller's store allows.
 pub fn required_link(
     c: &mut Collector,
     raw: Option<&str>,
     state: &AppState,
+    caller: &Caller,
 ) -> Option<LinkTemplate> {
     match raw {
         None => {
@@ -31,7 +33,10 @@ pub fn required_link(
             );
             None
         }
-        Some(raw) => c.take(LinkTemplate::parse(raw, &state.config.link_origins)),
+        Some(raw) => c.take(LinkTemplate::parse(
+            raw,
+            caller.store().link_origins(&state.config),
+        )),
     }
 }
 

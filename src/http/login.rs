@@ -78,10 +78,13 @@ pub async fn email_token(
     let body: EmailTokenRequest = typed(body.into_inner())?;
     let mut c = Collector::new();
     let email = fields::required_email(&mut c, body.email.as_deref());
-    let link = fields::required_link(&mut c, body.base_url.as_deref(), &state);
+    let link = fields::required_link(&mut c, body.base_url.as_deref(), &state, &caller);
     c.finish()?;
     if let (Some(email), Some(link)) = (email, link) {
-        state.login.request_link(email, link, client.0).await?;
+        state
+            .login
+            .request_link(caller.store.clone(), email, link, client.0)
+            .await?;
     }
     Ok(HttpResponse::Ok().json(Success { success: true }))
 }
@@ -108,7 +111,10 @@ pub async fn exchange_token(
     state.limit(&client, Limit::TokenUse).await?;
     let body: ExchangeTokenRequest = typed(body.into_inner())?;
     let token = fields::required_token(body.token)?;
-    let login = state.login.exchange(&token, client.0).await?;
+    let login = state
+        .login
+        .exchange(caller.store.clone(), &token, client.0)
+        .await?;
     Ok(HttpResponse::Ok().json(LoginResponse::from(login)))
 }
 
@@ -133,7 +139,10 @@ pub async fn issue_token(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_secret()?;
     let id = path_customer_id(&path)?;
-    let login = state.login.issue_token(&id, client.0).await?;
+    let login = state
+        .login
+        .issue_token(caller.store.clone(), &id, client.0)
+        .await?;
     Ok(HttpResponse::Ok().json(LoginResponse::from(login)))
 }
 
@@ -155,7 +164,12 @@ pub async fn logout(
     let session = caller.require_customer()?;
     state
         .login
-        .logout(session.customer_id(), &session.session_id, client.0)
+        .logout(
+            caller.store.clone(),
+            session.customer_id(),
+            &session.session_id,
+            client.0,
+        )
         .await?;
     Ok(HttpResponse::Ok().json(Success { success: true }))
 }

@@ -26,10 +26,12 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Config;
 use crate::db::Db;
+use crate::domain::StoreId;
 use crate::mail::outbox::Doorbell;
 use crate::service::rate_limit::RateLimiter;
 use crate::service::{
     AccountService, CustomerService, KeyService, LoginService, OrderService, SessionService,
+    StoreService,
 };
 use auth::CustomerSession;
 use error::ApiError;
@@ -40,6 +42,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub keys: KeyService,
+    pub stores: StoreService,
     pub customers: CustomerService,
     pub sessions: SessionService,
     pub login: LoginService,
@@ -69,7 +72,8 @@ impl AppState {
                 doorbell.clone(),
             ),
             limiter: RateLimiter::new(db.clone()),
-            orders: OrderService::new(db.clone(), config.order_reference_prefix.clone()),
+            stores: StoreService::new(db.clone()),
+            orders: OrderService::new(db.clone(), config.clone()),
             sessions,
             doorbell,
             keys: KeyService::new(
@@ -82,13 +86,19 @@ impl AppState {
         }
     }
 
-    /// Verifies a customer bearer token.
-    pub async fn authenticate_customer(&self, token: &str) -> Result<CustomerSession, ApiError> {
+    /// Verifies a customer bearer token; the session and the store it belongs to.
+    pub async fn authenticate_customer(
+        &self,
+        token: &str,
+    ) -> Result<(CustomerSession, StoreId), ApiError> {
         match self.sessions.authenticate(token).await {
-            Ok((session_id, row)) => Ok(CustomerSession {
-                session_id,
-                customer: crate::service::customers::row_to_customer(row),
-            }),
+            Ok((session_id, row, store)) => Ok((
+                CustomerSession {
+                    session_id,
+                    customer: crate::service::customers::row_to_customer(row),
+                },
+                store,
+            )),
             // One mapping for every session error (`error.rs`): a bad token is a 401, a key
             // that cannot be read a 500, never the other way round.
             Err(e) => Err(e.into()),

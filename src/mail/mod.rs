@@ -19,6 +19,8 @@ pub struct OutgoingMail {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The store's `From`, when it has its own.
+    pub sender: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,8 +67,15 @@ impl Mailer {
         match self {
             Mailer::Console => {
                 println!(
-                    "\n----- mail {} -----\nTo: {}\nSubject: {}\n\n{}\n----- end of mail -----\n",
-                    mail.id, mail.recipient, mail.subject, mail.text
+                    "\n----- mail {} -----\n{}To: {}\nSubject: {}\n\n{}\n----- end of mail -----\n",
+                    mail.id,
+                    mail.sender
+                        .as_deref()
+                        .map(|s| format!("From: {s}\n"))
+                        .unwrap_or_default(),
+                    mail.recipient,
+                    mail.subject,
+                    mail.text
                 );
                 Ok(())
             }
@@ -75,8 +84,15 @@ impl Mailer {
                     .recipient
                     .parse()
                     .map_err(|e| MailError::Permanent(format!("recipient: {e}")))?;
+                // Checked when the store's setting was written; the deployment's sender if it
+                // no longer parses.
+                let from = mail
+                    .sender
+                    .as_deref()
+                    .and_then(|s| s.parse::<Mailbox>().ok())
+                    .unwrap_or_else(|| from.clone());
                 let message = Message::builder()
-                    .from(from.clone())
+                    .from(from)
                     .to(to)
                     .subject(mail.subject.clone())
                     .message_id(Some(format!("<{}@patron>", mail.id)))

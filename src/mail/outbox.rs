@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::db::outbox::{self as q, NewMessage};
 use crate::db::{self, Db, DbConnection, DbError};
 use crate::domain::random;
+use crate::domain::store::Store;
 
 /// Messages leased per claim: one. A lease must outlive the sending of everything it covers,
 /// and a batch sent one by one outlived it (a slow SMTP server, two replicas: the end of a
@@ -25,9 +26,11 @@ const BATCH: i64 = 1;
 /// Old sent/failed rows, expired tokens and sessions are cleaned up this often.
 const JANITOR_EVERY: Duration = Duration::from_secs(600);
 
-/// Queues a message inside the caller's transaction.
+/// Queues a message of `store` (its sender, and its data for a purge) inside the caller's
+/// transaction.
 pub fn enqueue(
     conn: &mut DbConnection,
+    store: &Store,
     recipient: &str,
     subject: &str,
     text: &str,
@@ -47,6 +50,8 @@ pub fn enqueue(
             attempts: 0,
             next_attempt_at: now,
             created_at: now,
+            store_id: store.id.as_str().to_owned(),
+            sender: store.mail_from().map(str::to_owned),
         },
     )?;
     Ok(id)
@@ -140,6 +145,7 @@ impl Worker {
                 subject: m.subject,
                 text: m.body_text,
                 html: m.body_html,
+                sender: m.sender,
             };
             let outcome = self.mailer.send(&mail).await;
             tracing::debug!(message_id = %mail.id, ok = outcome.is_ok(), "mail outbox: sent");

@@ -14,10 +14,12 @@ use super::sessions::SessionService;
 use super::tokens;
 use crate::config::Config;
 use crate::db::customers::{self as customers_q, CustomerChanges, CustomerRow};
+use crate::db::scope::Scope;
 use crate::db::{self, tokens as tokens_q, write_tx, Db, DbError};
 use crate::domain::customer::Meta;
 use crate::domain::link::LinkTemplate;
 use crate::domain::password::Password;
+use crate::domain::store::Store;
 use crate::domain::token::{PlainToken, Purpose};
 use crate::domain::{CustomerId, Email};
 use crate::mail::outbox::Doorbell;
@@ -108,7 +110,12 @@ impl AccountService {
 
     /// Creates an unverified account and mails a verification link; for an address that has
     /// an account already, mails a note with a login link instead and changes nothing.
-    pub async fn register(&self, r: Registration, meta: RequestMeta) -> Result<(), AccountError> {
+    pub async fn register(
+        &self,
+        store: Arc<Store>,
+        r: Registration,
+        meta: RequestMeta,
+    ) -> Result<(), AccountError> {
         // Hash first (slow, off the async threads), whatever the outcome, so both paths cost
         // the same.
         let hash = passwords::hash(r.password.clone()).await?;
@@ -118,11 +125,15 @@ impl AccountService {
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    let allowed = tokens::email_allowed(conn, &r.email, &config.rate_limits)?;
-                    if let Some(existing) = customers_q::find_by_email(conn, r.email.normalized())?
+                    let scope = Scope::new(&store.id);
+                    let allowed =
+                        tokens::email_allowed(conn, scope, &r.email, &config.rate_limits)?;
+                    if let Some(existing) =
+                        customers_q::find_by_email(conn, scope, r.email.normalized())?
                     {
                         return Ok::<_, AccountError>(tokens::mail_link_unless_throttled(
                             conn,
+                            &store,
                             allowed,
                             &existing,
                             Purpose::Login,
@@ -138,6 +149,7 @@ impl AccountService {
                         )?);
                     }
                     let row = CustomerRow::new(
+                        scope,
                         CustomerId::generate().into_string(),
                         &r.email,
                         r.firstname,
@@ -150,7 +162,7 @@ impl AccountService {
                         db::now(),
                     );
                     customers_q::insert(conn, &row)?;
-                    audit::record(conn, Event::AccountCreated, Some(&row.id), &meta)?;
+                    audit::record(conn, scope, Event::AccountCreated, Some(&row.id), &meta)?;
                     if !allowed {
                         tokens::log_throttled(
                             r.email.as_str(),
@@ -163,6 +175,7 @@ impl AccountService {
                     }
                     tokens::mail_link(
                         conn,
+                        &store,
                         &row,
                         Purpose::VerifyEmail,
                         ttl,
@@ -186,15 +199,22 @@ impl AccountService {
     }
 
     /// Consumes a verification token: the address is verified and the customer logged in.
-    pub async fn verify_email(&self, raw: &str, meta: RequestMeta) -> Result<Login, AccountError> {
+    pub async fn verify_email(
+        &self,
+        store: Arc<Store>,
+        raw: &str,
+        meta: RequestMeta,
+    ) -> Result<Login, AccountError> {
         let token = PlainToken::parse(raw).ok_or(LoginError::InvalidToken)?;
         let sessions = self.sessions.clone();
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
                     let now = db::now();
+                    let scope = Scope::new(&store.id);
                     let customer_id = tokens_q::consume(
                         conn,
+                        scope,
                         token.hash().as_str(),
                         Purpose::VerifyEmail.as_str(),
                         now,
@@ -202,6 +222,7 @@ impl AccountService {
                     .ok_or(LoginError::InvalidToken)?;
                     customers_q::update(
                         conn,
+                        scope,
                         &customer_id,
                         &CustomerChanges {
                             email_verified_at: Some(Some(now)),
@@ -211,6 +232,7 @@ impl AccountService {
                     )?;
                     Ok(open_session(
                         conn,
+                        scope,
                         &sessions,
                         CustomerId::from_trusted(customer_id),
                         Some(Event::EmailVerified),
@@ -226,6 +248,7 @@ impl AccountService {
     /// count towards the address's lockout (see `login_guard`).
     pub async fn login(
         &self,
+        store: Arc<Store>,
         email: &str,
         password: Password,
         meta: RequestMeta,
@@ -233,16 +256,22 @@ impl AccountService {
         let row = match Email::parse(email) {
             Ok(e) => {
                 let normalized = e.normalized().to_owned();
+                let store = store.id.clone();
                 self.db
                     .run(move |conn| {
-                        Ok::<_, AccountError>(customers_q::find_by_email(conn, &normalized)?)
+                        Ok::<_, AccountError>(customers_q::find_by_email(
+                            conn,
+                            Scope::new(&store),
+                            &normalized,
+                        )?)
                     })
                     .await?
             }
             Err(_) => None,
         };
         let check = Check {
-            key: GuardKey::for_login(email),
+            store: store.id.clone(),
+            key: GuardKey::for_login(Scope::new(&store.id), email),
             customer_id: row.as_ref().map(|r| r.id.clone()),
             lockout_base: self.config.lockout_base,
             meta: meta.clone(),
@@ -271,9 +300,11 @@ impl AccountService {
                     if let Some(locked) = guard::record_success(conn, &check.key)? {
                         return Err(locked.into());
                     }
+                    let scope = Scope::new(&store.id);
                     if let Some(hash) = rehash {
                         customers_q::update(
                             conn,
+                            scope,
                             &customer.id,
                             &CustomerChanges {
                                 password_hash: Some(Some(hash)),
@@ -283,6 +314,7 @@ impl AccountService {
                     }
                     Ok(open_session(
                         conn,
+                        scope,
                         &sessions,
                         CustomerId::from_trusted(customer.id),
                         Some(Event::LoginSuccess),
@@ -296,6 +328,7 @@ impl AccountService {
     /// Mails a reset link to a known address (silently throttled); nothing for an unknown one.
     pub async fn request_reset(
         &self,
+        store: Arc<Store>,
         email: Email,
         link: LinkTemplate,
         meta: RequestMeta,
@@ -306,13 +339,16 @@ impl AccountService {
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    let allowed = tokens::email_allowed(conn, &email, &config.rate_limits)?;
-                    let Some(customer) = customers_q::find_by_email(conn, email.normalized())?
+                    let scope = Scope::new(&store.id);
+                    let allowed = tokens::email_allowed(conn, scope, &email, &config.rate_limits)?;
+                    let Some(customer) =
+                        customers_q::find_by_email(conn, scope, email.normalized())?
                     else {
                         return Ok::<_, AccountError>(false);
                     };
                     Ok(tokens::mail_link_unless_throttled(
                         conn,
+                        &store,
                         allowed,
                         &customer,
                         Purpose::PasswordReset,
@@ -336,7 +372,11 @@ impl AccountService {
     }
 
     /// Whether a reset token would work now, without using it up.
-    pub async fn reset_token_valid(&self, raw: &str) -> Result<bool, AccountError> {
+    pub async fn reset_token_valid(
+        &self,
+        store: Arc<Store>,
+        raw: &str,
+    ) -> Result<bool, AccountError> {
         let Some(token) = PlainToken::parse(raw) else {
             return Ok(false);
         };
@@ -345,6 +385,7 @@ impl AccountService {
                 Ok::<_, AccountError>(
                     tokens_q::peek_live(
                         conn,
+                        Scope::new(&store.id),
                         token.hash().as_str(),
                         Purpose::PasswordReset.as_str(),
                         db::now(),
@@ -359,6 +400,7 @@ impl AccountService {
     /// customer dies, and a notice is mailed; the customer is not logged in.
     pub async fn reset_password(
         &self,
+        store: Arc<Store>,
         raw: &str,
         password: Password,
         meta: RequestMeta,
@@ -369,17 +411,20 @@ impl AccountService {
             .run(move |conn| {
                 write_tx(conn, |conn| {
                     let now = db::now();
+                    let scope = Scope::new(&store.id);
                     let customer_id = tokens_q::consume(
                         conn,
+                        scope,
                         token.hash().as_str(),
                         Purpose::PasswordReset.as_str(),
                         now,
                     )?
                     .ok_or(LoginError::InvalidToken)?;
-                    let current =
-                        customers_q::find(conn, &customer_id)?.ok_or(LoginError::InvalidToken)?;
+                    let current = customers_q::find(conn, scope, &customer_id)?
+                        .ok_or(LoginError::InvalidToken)?;
                     customers_q::update(
                         conn,
+                        scope,
                         &customer_id,
                         &CustomerChanges {
                             password_hash: Some(Some(hash)),
@@ -389,7 +434,7 @@ impl AccountService {
                             ..Default::default()
                         },
                     )?;
-                    tokens::after_password_change(conn, &current, None, &meta)?;
+                    tokens::after_password_change(conn, &store, &current, None, &meta)?;
                     Ok::<_, AccountError>(())
                 })
             })
@@ -401,6 +446,7 @@ impl AccountService {
     /// Ends every session of the customer.
     pub async fn logout_all(
         &self,
+        store: Arc<Store>,
         customer_id: &CustomerId,
         meta: RequestMeta,
     ) -> Result<usize, AccountError> {
@@ -408,8 +454,15 @@ impl AccountService {
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    let n = SessionService::revoke_all_in(conn, id.as_str())?;
-                    audit::record(conn, Event::SessionLogoutAll, Some(id.as_str()), &meta)?;
+                    let scope = Scope::new(&store.id);
+                    let n = SessionService::revoke_all_in(conn, scope, id.as_str())?;
+                    audit::record(
+                        conn,
+                        scope,
+                        Event::SessionLogoutAll,
+                        Some(id.as_str()),
+                        &meta,
+                    )?;
                     Ok::<_, AccountError>(n)
                 })
             })

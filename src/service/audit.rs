@@ -1,6 +1,7 @@
 //! The audit trail: who did what, from where. Written in the same transaction as the change.
 
 use crate::db::audit::{self as q, AuditRow};
+use crate::db::scope::Scope;
 use crate::db::DbConnection;
 use crate::domain::random;
 
@@ -54,16 +55,18 @@ pub struct RequestMeta {
 
 pub fn record(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     event: Event,
     customer_id: Option<&str>,
     meta: &RequestMeta,
 ) -> diesel::QueryResult<()> {
-    record_all(conn, &[event], customer_id, meta)
+    record_all(conn, scope, &[event], customer_id, meta)
 }
 
 /// Several events of one request, written together.
 pub fn record_all(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     events: &[Event],
     customer_id: Option<&str>,
     meta: &RequestMeta,
@@ -83,6 +86,7 @@ pub fn record_all(
             ip: meta.ip.clone(),
             user_agent: user_agent.clone(),
             request_id: meta.request_id.clone(),
+            store_id: scope.id().to_owned(),
         })
         .collect();
     q::insert(conn, &rows)

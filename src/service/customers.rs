@@ -9,11 +9,13 @@ use super::login_guard::{self as guard, Check, GuardError, GuardKey, Locked};
 use super::passwords::HashError;
 use crate::config::Config;
 use crate::db::customers::{self as q, CustomerChanges, CustomerRow, Filter, SortColumn};
+use crate::db::scope::Scope;
 use crate::db::{self, write_tx, Db, DbError};
 use crate::domain::customer::{Customer, CustomerPatch, Meta, NewCustomer};
 use crate::domain::link::LinkTemplate;
 use crate::domain::paging::{Page, SortDirection};
 use crate::domain::password::Password;
+use crate::domain::store::Store;
 use crate::domain::token::PlainToken;
 use crate::domain::{CustomerId, ValidationError};
 use crate::mail::outbox::Doorbell;
@@ -102,6 +104,7 @@ fn map_unique(e: diesel::result::Error) -> CustomerError {
 /// Writes a patch (and a new password hash) to the customer; returns the row after it.
 fn apply(
     conn: &mut crate::db::DbConnection,
+    scope: Scope<'_>,
     current: &CustomerRow,
     patch: CustomerPatch,
     new_hash: Option<String>,
@@ -119,7 +122,7 @@ fn apply(
         password_hash: new_hash.map(Some),
         email_verified_at: None,
     };
-    q::update(conn, &current.id, &changes).map_err(map_unique)?;
+    q::update(conn, scope, &current.id, &changes).map_err(map_unique)?;
     if changes
         .email_normalized
         .as_ref()
@@ -127,9 +130,9 @@ fn apply(
     {
         // Links mailed to the old address, and an email change still waiting for its
         // confirmation, must not outlive the address (as after a confirmed change).
-        crate::db::tokens::void_all_unused(conn, &current.id)?;
+        crate::db::tokens::void_all_unused(conn, scope, &current.id)?;
     }
-    q::find(conn, &current.id)?.ok_or(CustomerError::NotFound)
+    q::find(conn, scope, &current.id)?.ok_or(CustomerError::NotFound)
 }
 
 pub fn row_to_customer(row: CustomerRow) -> Customer {
@@ -181,13 +184,18 @@ impl CustomerService {
         }
     }
 
-    pub async fn create(&self, new: NewCustomer) -> Result<Customer, CustomerError> {
+    pub async fn create(
+        &self,
+        store: Arc<Store>,
+        new: NewCustomer,
+    ) -> Result<Customer, CustomerError> {
         let password_hash = match new.password.clone() {
             Some(p) => Some(passwords::hash(p).await?),
             None => None,
         };
         // Created by the merchant: the address counts as verified.
         let row = CustomerRow::new(
+            Scope::new(&store.id),
             CustomerId::generate().into_string(),
             &new.email,
             new.firstname,
@@ -207,11 +215,11 @@ impl CustomerService {
             .await
     }
 
-    pub async fn get(&self, id: &CustomerId) -> Result<Customer, CustomerError> {
+    pub async fn get(&self, store: Arc<Store>, id: &CustomerId) -> Result<Customer, CustomerError> {
         let id = id.clone();
         self.db
             .run(move |conn| {
-                q::find(conn, id.as_str())?
+                q::find(conn, Scope::new(&store.id), id.as_str())?
                     .map(row_to_customer)
                     .ok_or(CustomerError::NotFound)
             })
@@ -223,6 +231,7 @@ impl CustomerService {
     /// needs the current one, guessed no faster than a login (see `login_guard`).
     pub async fn update(
         &self,
+        store: Arc<Store>,
         id: &CustomerId,
         mut patch: CustomerPatch,
         actor: Actor,
@@ -234,8 +243,13 @@ impl CustomerService {
             Some(password) => {
                 let proven = match actor {
                     Actor::Customer { .. } => {
-                        self.check_current_password(id, patch.current_password.take(), &meta)
-                            .await?
+                        self.check_current_password(
+                            &store,
+                            id,
+                            patch.current_password.take(),
+                            &meta,
+                        )
+                        .await?
                     }
                     Actor::Merchant => None,
                 };
@@ -248,7 +262,9 @@ impl CustomerService {
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    let current = q::find(conn, id.as_str())?.ok_or(CustomerError::NotFound)?;
+                    let scope = Scope::new(&store.id);
+                    let current =
+                        q::find(conn, scope, id.as_str())?.ok_or(CustomerError::NotFound)?;
                     if let Some(key) = &proven {
                         // Wrong guesses checked meanwhile may have locked the address.
                         if let Some(locked) = guard::record_success(conn, key)? {
@@ -269,7 +285,7 @@ impl CustomerService {
                     let updated = if patch.is_empty() && new_hash.is_none() {
                         current
                     } else {
-                        apply(conn, &current, patch, new_hash.clone())?
+                        apply(conn, scope, &current, patch, new_hash.clone())?
                     };
                     let mut ring = false;
                     if new_hash.is_some() {
@@ -277,13 +293,14 @@ impl CustomerService {
                             Actor::Customer { session_id } => Some(session_id.as_str()),
                             Actor::Merchant => None,
                         };
-                        tokens::after_password_change(conn, &updated, keep, &meta)?;
+                        tokens::after_password_change(conn, &store, &updated, keep, &meta)?;
                         ring = true;
                     }
                     let pending_email = match requested_email {
                         Some(e) => {
                             ring |= email_change::request(
                                 conn,
+                                &store,
                                 &updated,
                                 &e,
                                 email_link.as_ref(),
@@ -315,6 +332,7 @@ impl CustomerService {
     /// Uses an email-change confirmation; returns the customer at their new address.
     pub async fn confirm_email_change(
         &self,
+        store: Arc<Store>,
         raw: &str,
         meta: RequestMeta,
     ) -> Result<Customer, CustomerError> {
@@ -323,7 +341,7 @@ impl CustomerService {
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    Ok::<_, CustomerError>(email_change::confirm(conn, &token, &meta)?)
+                    Ok::<_, CustomerError>(email_change::confirm(conn, &store, &token, &meta)?)
                 })
             })
             .await?;
@@ -336,14 +354,17 @@ impl CustomerService {
     /// record it in its own transaction.
     async fn check_current_password(
         &self,
+        store: &Store,
         id: &CustomerId,
         current: Option<String>,
         meta: &RequestMeta,
     ) -> Result<Option<GuardKey>, CustomerError> {
-        let lookup = id.clone();
+        let (lookup, store_id) = (id.clone(), store.id.clone());
         let row = self
             .db
-            .run(move |conn| Ok::<_, CustomerError>(q::find(conn, lookup.as_str())?))
+            .run(move |conn| {
+                Ok::<_, CustomerError>(q::find(conn, Scope::new(&store_id), lookup.as_str())?)
+            })
             .await?
             .ok_or(CustomerError::NotFound)?;
         let Some(stored) = row.password_hash.clone() else {
@@ -359,7 +380,8 @@ impl CustomerService {
             .into());
         };
         let check = Check {
-            key: GuardKey::for_normalized(&row.email_normalized),
+            store: store.id.clone(),
+            key: GuardKey::for_normalized(Scope::new(&store.id), &row.email_normalized),
             customer_id: Some(row.id),
             lockout_base: self.config.lockout_base,
             meta: meta.clone(),
@@ -380,13 +402,14 @@ impl CustomerService {
 
     /// Erases the customer. Their orders stay for the books, without the customer id, names,
     /// email or addresses.
-    pub async fn delete(&self, id: &CustomerId) -> Result<(), CustomerError> {
+    pub async fn delete(&self, store: Arc<Store>, id: &CustomerId) -> Result<(), CustomerError> {
         let id = id.clone();
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    crate::db::orders::anonymise_for_customer(conn, id.as_str())?;
-                    if q::delete(conn, id.as_str())? {
+                    let scope = Scope::new(&store.id);
+                    crate::db::orders::anonymise_for_customer(conn, scope, id.as_str())?;
+                    if q::delete(conn, scope, id.as_str())? {
                         Ok(())
                     } else {
                         Err(CustomerError::NotFound)
@@ -396,13 +419,19 @@ impl CustomerService {
             .await
     }
 
-    pub async fn list(&self, query: ListQuery) -> Result<Page<Customer>, CustomerError> {
+    pub async fn list(
+        &self,
+        store: Arc<Store>,
+        query: ListQuery,
+    ) -> Result<Page<Customer>, CustomerError> {
         self.db
             .run(move |conn| {
-                let total = q::count(conn, &query.filter)?;
+                let scope = Scope::new(&store.id);
+                let total = q::count(conn, scope, &query.filter)?;
                 let page = Page::read(total, query.page, query.limit, |limit, offset| {
                     q::page(
                         conn,
+                        scope,
                         &query.filter,
                         query.sort,
                         query.direction == SortDirection::Desc,

@@ -10,9 +10,11 @@ use super::audit::{self, Event, RequestMeta};
 use super::tokens;
 use crate::config::RateLimits;
 use crate::db::customers::{self as customers_q, CustomerChanges, CustomerRow};
+use crate::db::scope::Scope;
 use crate::db::{self, tokens as tokens_q, DbConnection};
 use crate::domain::email::mask;
 use crate::domain::link::LinkTemplate;
+use crate::domain::store::Store;
 use crate::domain::token::{PlainToken, Purpose};
 use crate::domain::Email;
 use crate::mail::outbox;
@@ -36,6 +38,7 @@ pub enum ConfirmError {
 /// new address's mail limits (the caller is not told; the log says so). Says whether a mail was queued.
 pub fn request(
     conn: &mut DbConnection,
+    store: &Store,
     customer: &CustomerRow,
     new_email: &Email,
     link: Option<&LinkTemplate>,
@@ -43,8 +46,15 @@ pub fn request(
     limits: &RateLimits,
     meta: &RequestMeta,
 ) -> diesel::QueryResult<bool> {
-    audit::record(conn, Event::EmailChangeRequested, Some(&customer.id), meta)?;
-    if !tokens::email_allowed(conn, new_email, limits)? {
+    let scope = Scope::new(&store.id);
+    audit::record(
+        conn,
+        scope,
+        Event::EmailChangeRequested,
+        Some(&customer.id),
+        meta,
+    )?;
+    if !tokens::email_allowed(conn, scope, new_email, limits)? {
         tokens::log_throttled(
             new_email.as_str(),
             new_email.normalized(),
@@ -52,20 +62,21 @@ pub fn request(
             &customer.id,
             meta,
         );
-        audit::record(conn, Event::TokenThrottled, Some(&customer.id), meta)?;
+        audit::record(conn, scope, Event::TokenThrottled, Some(&customer.id), meta)?;
         return Ok(false);
     }
-    let mail = if customers_q::find_by_email(conn, new_email.normalized())?.is_some() {
+    let mail = if customers_q::find_by_email(conn, scope, new_email.normalized())?.is_some() {
         templates::email_change_taken()
     } else {
         let token = tokens::issue_for(
             conn,
+            scope,
             &customer.id,
             Purpose::EmailChange,
             ttl,
             Some(new_email.as_str()),
         )?;
-        audit::record(conn, Event::TokenCreated, Some(&customer.id), meta)?;
+        audit::record(conn, scope, Event::TokenCreated, Some(&customer.id), meta)?;
         let rendered_link = link.map(|l| l.render(token.expose()));
         let confirmation = match &rendered_link {
             Some(l) => Confirmation::Link(l),
@@ -75,6 +86,7 @@ pub fn request(
     };
     outbox::enqueue(
         conn,
+        store,
         new_email.as_str(),
         &mail.subject,
         &mail.text,
@@ -87,19 +99,22 @@ pub fn request(
 /// it), links mailed to the old address stop working, and the old address is told.
 pub fn confirm(
     conn: &mut DbConnection,
+    store: &Store,
     token: &PlainToken,
     meta: &RequestMeta,
 ) -> Result<CustomerRow, ConfirmError> {
     let now = db::now();
+    let scope = Scope::new(&store.id);
     let (customer_id, new_email) =
-        tokens_q::consume_email_change(conn, token.hash().as_str(), now)?
+        tokens_q::consume_email_change(conn, scope, token.hash().as_str(), now)?
             .ok_or(ConfirmError::InvalidToken)?;
     let new_email = new_email
         .and_then(|raw| Email::parse(&raw).ok())
         .ok_or(ConfirmError::InvalidToken)?;
-    let old = customers_q::find(conn, &customer_id)?.ok_or(ConfirmError::InvalidToken)?;
+    let old = customers_q::find(conn, scope, &customer_id)?.ok_or(ConfirmError::InvalidToken)?;
     customers_q::update(
         conn,
+        scope,
         &old.id,
         &CustomerChanges {
             email: Some(new_email.as_str().to_owned()),
@@ -118,15 +133,16 @@ pub fn confirm(
         ) => ConfirmError::Taken,
         other => ConfirmError::Db(other),
     })?;
-    tokens_q::void_all_unused(conn, &old.id)?;
-    audit::record(conn, Event::EmailChanged, Some(&old.id), meta)?;
+    tokens_q::void_all_unused(conn, scope, &old.id)?;
+    audit::record(conn, scope, Event::EmailChanged, Some(&old.id), meta)?;
     let notice = templates::email_changed(old.firstname.as_deref(), &mask(new_email.as_str()));
     outbox::enqueue(
         conn,
+        store,
         &old.email,
         &notice.subject,
         &notice.text,
         &notice.html,
     )?;
-    customers_q::find(conn, &old.id)?.ok_or(ConfirmError::InvalidToken)
+    customers_q::find(conn, scope, &old.id)?.ok_or(ConfirmError::InvalidToken)
 }

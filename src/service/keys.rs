@@ -15,8 +15,9 @@ use subtle::ConstantTimeEq;
 
 use crate::config::Secret;
 use crate::db::api_keys::{self as q, ApiKeyRow};
+use crate::db::scope::Scope;
 use crate::db::{self, write_tx, Db, DbError};
-use crate::domain::random;
+use crate::domain::{random, StoreId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyKind {
@@ -39,7 +40,7 @@ impl KeyKind {
         }
     }
 
-    fn from_db(s: &str) -> Option<Self> {
+    pub fn from_db(s: &str) -> Option<Self> {
         match s {
             "public" => Some(KeyKind::Public),
             "secret" => Some(KeyKind::Secret),
@@ -84,6 +85,13 @@ pub struct IssuedKey {
     pub id: String,
     pub kind: KeyKind,
     pub key: Secret,
+}
+
+/// A live key: what it may do, and the store everything it touches belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedKey {
+    pub kind: KeyKind,
+    pub store: StoreId,
 }
 
 #[derive(Debug, Clone)]
@@ -132,8 +140,9 @@ impl KeyService {
         self.env_public.is_some() || self.env_secret.is_some()
     }
 
-    /// Which kind of key `presented` is, if any live key matches.
-    pub async fn verify(&self, presented: &str) -> Result<Option<KeyKind>, KeyError> {
+    /// Which kind of key `presented` is, and of which store, if any live key matches. The
+    /// environment's keys belong to the default store.
+    pub async fn verify(&self, presented: &str) -> Result<Option<VerifiedKey>, KeyError> {
         if presented.len() > 200 || !(presented.starts_with("pk_") || presented.starts_with("sk_"))
         {
             return Ok(None);
@@ -148,11 +157,17 @@ impl KeyService {
             .env_secret
             .map(|k| bool::from(k.ct_eq(&digest)))
             .unwrap_or(false);
+        let default = |kind| {
+            Ok(Some(VerifiedKey {
+                kind,
+                store: StoreId::default_store(),
+            }))
+        };
         if secret {
-            return Ok(Some(KeyKind::Secret));
+            return default(KeyKind::Secret);
         }
         if public {
-            return Ok(Some(KeyKind::Public));
+            return default(KeyKind::Public);
         }
         let lookup = match self.unknown.check(digest, Instant::now()) {
             unknown::Check::Unknown => return Ok(None),
@@ -160,22 +175,34 @@ impl KeyService {
         };
         self.lookups.fetch_add(1, Ordering::Relaxed);
         let digest_hex = hex(&digest);
-        let kind = self
+        let found = self
             .db
-            .run(move |conn| q::live_kind_by_hash(conn, &digest_hex).map_err(KeyError::from))
+            .run(move |conn| q::live_by_hash(conn, &digest_hex).map_err(KeyError::from))
             .await
-            .map(|kind| kind.as_deref().and_then(KeyKind::from_db));
-        let answer = match kind {
+            .map(|found| {
+                found.and_then(|(kind, store)| {
+                    Some(VerifiedKey {
+                        kind: KeyKind::from_db(&kind)?,
+                        store: StoreId::from_trusted(store),
+                    })
+                })
+            });
+        let answer = match found {
             Ok(None) => unknown::Answer::Unknown,
             _ => unknown::Answer::NotUnknown,
         };
         lookup.finish(answer, Instant::now());
-        kind
+        found
     }
 
-    /// Creates and stores a new key; the plain key exists only in the return value.
+    /// Creates and stores a new key of the default store.
     pub async fn create(&self, kind: KeyKind) -> Result<IssuedKey, KeyError> {
-        let (row, issued) = new_key(kind);
+        self.create_in(kind, &StoreId::default_store()).await
+    }
+
+    /// Creates and stores a new key of `store`; the plain key exists only in the return value.
+    pub async fn create_in(&self, kind: KeyKind, store: &StoreId) -> Result<IssuedKey, KeyError> {
+        let (row, issued) = new_key(kind, store);
         self.db
             .run(move |conn| q::insert(conn, &row).map_err(KeyError::from))
             .await?;
@@ -192,11 +219,12 @@ impl KeyService {
             .run(|conn| {
                 write_tx(conn, |conn| {
                     q::lock_table(conn)?;
-                    if q::count_all(conn)? > 0 {
+                    let store = StoreId::default_store();
+                    if q::count_all(conn, Scope::new(&store))? > 0 {
                         return Ok(None);
                     }
-                    let (public_row, public) = new_key(KeyKind::Public);
-                    let (secret_row, secret) = new_key(KeyKind::Secret);
+                    let (public_row, public) = new_key(KeyKind::Public, &store);
+                    let (secret_row, secret) = new_key(KeyKind::Secret, &store);
                     q::insert(conn, &public_row)?;
                     q::insert(conn, &secret_row)?;
                     Ok(Some((public, secret)))
@@ -205,10 +233,16 @@ impl KeyService {
             .await
     }
 
+    /// The default store's keys.
     pub async fn list(&self) -> Result<Vec<KeyInfo>, KeyError> {
+        self.list_in(&StoreId::default_store()).await
+    }
+
+    pub async fn list_in(&self, store: &StoreId) -> Result<Vec<KeyInfo>, KeyError> {
+        let store = store.clone();
         let rows = self
             .db
-            .run(|conn| q::list(conn).map_err(KeyError::from))
+            .run(move |conn| q::list(conn, Scope::new(&store)).map_err(KeyError::from))
             .await?;
         Ok(rows
             .into_iter()
@@ -222,9 +256,15 @@ impl KeyService {
             .collect())
     }
 
-    /// Revokes the one live key `target` names: its id (`key_...`), the whole key, or its
-    /// prefix as `patron keys list` prints it (with or without the trailing `…`).
+    /// [`Self::revoke_in`] the default store.
     pub async fn revoke(&self, target: &str) -> Result<Revocation, KeyError> {
+        self.revoke_in(&StoreId::default_store(), target).await
+    }
+
+    /// Revokes the one live key of `store` that `target` names: its id (`key_...`), the whole
+    /// key, or its prefix as `patron keys list` prints it (with or without the trailing `…`).
+    pub async fn revoke_in(&self, store: &StoreId, target: &str) -> Result<Revocation, KeyError> {
+        let store = store.clone();
         let target = target
             .trim()
             .trim_end_matches('…')
@@ -239,11 +279,12 @@ impl KeyService {
                         Some(h) => q::KeyRef::Hash(h),
                         None => q::KeyRef::Prefix(&target),
                     };
-                    let ids = q::live_ids(conn, by)?;
+                    let scope = Scope::new(&store);
+                    let ids = q::live_ids(conn, scope, by)?;
                     match ids.as_slice() {
                         [] => Ok(Revocation::NotFound),
                         [id] => {
-                            q::revoke(conn, id, db::now())?;
+                            q::revoke(conn, scope, id, db::now())?;
                             Ok(Revocation::Revoked(id.clone()))
                         }
                         _ => Ok(Revocation::Ambiguous(ids)),
@@ -254,7 +295,8 @@ impl KeyService {
     }
 }
 
-fn new_key(kind: KeyKind) -> (ApiKeyRow, IssuedKey) {
+/// A new key of `store`: the row to store and the key to show once.
+pub fn new_key(kind: KeyKind, store: &StoreId) -> (ApiKeyRow, IssuedKey) {
     let key = format!("{}{}", kind.prefix(), random::alphanumeric(40));
     let id = format!("key_{}", random::alphanumeric(14));
     let row = ApiKeyRow {
@@ -265,6 +307,7 @@ fn new_key(kind: KeyKind) -> (ApiKeyRow, IssuedKey) {
         key_hash: hex(&hash(&key)),
         created_at: db::now(),
         revoked_at: None,
+        store_id: store.as_str().to_owned(),
     };
     (
         row,

@@ -4,8 +4,10 @@ use super::audit::{self, Event, RequestMeta};
 use super::sessions::{IssuedSession, SessionError, SessionService};
 use super::tokens;
 use crate::config::Config;
+use crate::db::scope::Scope;
 use crate::db::{self, customers as customers_q, tokens as q, write_tx, Db, DbConnection, DbError};
 use crate::domain::link::LinkTemplate;
+use crate::domain::store::Store;
 use crate::domain::token::{PlainToken, Purpose};
 use crate::domain::{CustomerId, Email};
 use crate::mail::outbox::Doorbell;
@@ -52,14 +54,15 @@ pub struct Login {
 /// it (a login, a verified address), in one audit insert.
 pub(crate) fn open_session(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     sessions: &SessionService,
     customer_id: CustomerId,
     cause: Option<Event>,
     meta: &RequestMeta,
 ) -> Result<Login, LoginError> {
-    let session = sessions.issue_in(conn, &customer_id)?;
+    let session = sessions.issue_in(conn, scope, &customer_id)?;
     let events: Vec<Event> = cause.into_iter().chain([Event::SessionCreated]).collect();
-    audit::record_all(conn, &events, Some(customer_id.as_str()), meta)?;
+    audit::record_all(conn, scope, &events, Some(customer_id.as_str()), meta)?;
     Ok(Login {
         customer_id,
         session,
@@ -88,6 +91,7 @@ impl LoginService {
     /// The caller answers the same whatever happened here.
     pub async fn request_link(
         &self,
+        store: Arc<Store>,
         email: Email,
         link: LinkTemplate,
         meta: RequestMeta,
@@ -97,14 +101,17 @@ impl LoginService {
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    let allowed = tokens::email_allowed(conn, &email, &config.rate_limits)?;
-                    let Some(customer) = customers_q::find_by_email(conn, email.normalized())?
+                    let scope = Scope::new(&store.id);
+                    let allowed = tokens::email_allowed(conn, scope, &email, &config.rate_limits)?;
+                    let Some(customer) =
+                        customers_q::find_by_email(conn, scope, email.normalized())?
                     else {
                         return Ok::<_, LoginError>(false);
                     };
                     let ttl = config.login_token_ttl;
                     Ok(tokens::mail_link_unless_throttled(
                         conn,
+                        &store,
                         allowed,
                         &customer,
                         Purpose::Login,
@@ -112,7 +119,7 @@ impl LoginService {
                         &meta,
                         |name, token| {
                             templates::login_link(
-                                &config.mail_subject,
+                                store.mail_subject(&config),
                                 name,
                                 &link.render(token.expose()),
                                 ttl.as_secs(),
@@ -129,7 +136,12 @@ impl LoginService {
     }
 
     /// Consumes a login token (once, atomically) and opens a session.
-    pub async fn exchange(&self, raw_token: &str, meta: RequestMeta) -> Result<Login, LoginError> {
+    pub async fn exchange(
+        &self,
+        store: Arc<Store>,
+        raw_token: &str,
+        meta: RequestMeta,
+    ) -> Result<Login, LoginError> {
         let Some(token) = PlainToken::parse(raw_token) else {
             return Err(LoginError::InvalidToken);
         };
@@ -137,14 +149,21 @@ impl LoginService {
         let hash = token.hash();
         self.db
             .run(move |conn| {
+                let scope = Scope::new(&store.id);
                 let outcome = write_tx(conn, |conn| {
-                    let Some(customer_id) =
-                        q::consume(conn, hash.as_str(), Purpose::Login.as_str(), db::now())?
+                    let Some(customer_id) = q::consume(
+                        conn,
+                        scope,
+                        hash.as_str(),
+                        Purpose::Login.as_str(),
+                        db::now(),
+                    )?
                     else {
                         return Ok(None);
                     };
                     open_session(
                         conn,
+                        scope,
                         &sessions,
                         CustomerId::from_trusted(customer_id),
                         Some(Event::LoginSuccess),
@@ -156,13 +175,13 @@ impl LoginService {
                     Some(login) => Ok(login),
                     None => {
                         // Recorded outside the (empty) transaction above.
-                        let owner = q::owner(conn, hash.as_str())?;
+                        let owner = q::owner(conn, scope, hash.as_str())?;
                         let event = if owner.is_some() {
                             Event::TokenReuse
                         } else {
                             Event::LoginFail
                         };
-                        audit::record(conn, event, owner.as_deref(), &meta)?;
+                        audit::record(conn, scope, event, owner.as_deref(), &meta)?;
                         Err(LoginError::InvalidToken)
                     }
                 }
@@ -173,6 +192,7 @@ impl LoginService {
     /// Opens a session for a customer the merchant has authenticated itself.
     pub async fn issue_token(
         &self,
+        store: Arc<Store>,
         customer_id: &CustomerId,
         meta: RequestMeta,
     ) -> Result<Login, LoginError> {
@@ -181,10 +201,11 @@ impl LoginService {
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    if customers_q::find(conn, customer_id.as_str())?.is_none() {
+                    let scope = Scope::new(&store.id);
+                    if customers_q::find(conn, scope, customer_id.as_str())?.is_none() {
                         return Err(LoginError::CustomerNotFound);
                     }
-                    open_session(conn, &sessions, customer_id, None, &meta)
+                    open_session(conn, scope, &sessions, customer_id, None, &meta)
                 })
             })
             .await
@@ -193,6 +214,7 @@ impl LoginService {
     /// Ends the session behind this JWT.
     pub async fn logout(
         &self,
+        store: Arc<Store>,
         customer_id: &CustomerId,
         session_id: &str,
         meta: RequestMeta,
@@ -201,8 +223,9 @@ impl LoginService {
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    SessionService::revoke_in(conn, &sid)?;
-                    audit::record(conn, Event::SessionLogout, Some(cid.as_str()), &meta)?;
+                    let scope = Scope::new(&store.id);
+                    SessionService::revoke_in(conn, scope, &sid)?;
+                    audit::record(conn, scope, Event::SessionLogout, Some(cid.as_str()), &meta)?;
                     Ok(())
                 })
             })

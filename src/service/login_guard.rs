@@ -14,9 +14,10 @@ use chrono::{NaiveDateTime, TimeDelta};
 use super::audit::{self, Event, RequestMeta};
 use super::passwords::{self, HashError, Verified};
 use crate::db::login_throttle::{self as q, Counter};
+use crate::db::scope::Scope;
 use crate::db::{self, write_tx, Db, DbConnection, DbError};
 use crate::domain::password::Password;
-use crate::domain::{email, Email};
+use crate::domain::{email, Email, StoreId};
 
 /// Failures inside this window count towards a lockout.
 pub const FAILURE_WINDOW: TimeDelta = TimeDelta::minutes(15);
@@ -25,31 +26,32 @@ pub const MAX_FAILURES: i32 = 10;
 /// The longest a lockout grows to.
 const MAX_LOCKOUT: TimeDelta = TimeDelta::hours(24);
 
-/// The address a password is checked for, as its counter knows it.
+/// The address a password is checked for, in its store, as its counter knows it: the same
+/// address in two stores is two accounts with two lockouts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuardKey(String);
 
 impl GuardKey {
     /// For whatever a client typed as its email: an address counts in its normalised form,
     /// anything else as typed, lower-cased, so both lock alike.
-    pub fn for_login(raw: &str) -> Self {
+    pub fn for_login(scope: Scope<'_>, raw: &str) -> Self {
         match Email::parse(raw) {
-            Ok(email) => Self::for_email(&email),
-            Err(_) => Self::hashed(&raw.trim().to_lowercase()),
+            Ok(email) => Self::for_email(scope, &email),
+            Err(_) => Self::hashed(scope, &raw.trim().to_lowercase()),
         }
     }
 
-    pub fn for_email(email: &Email) -> Self {
-        Self::hashed(email.normalized())
+    pub fn for_email(scope: Scope<'_>, email: &Email) -> Self {
+        Self::hashed(scope, email.normalized())
     }
 
     /// For a stored customer address (already normalised).
-    pub fn for_normalized(normalized: &str) -> Self {
-        Self::hashed(normalized)
+    pub fn for_normalized(scope: Scope<'_>, normalized: &str) -> Self {
+        Self::hashed(scope, normalized)
     }
 
-    fn hashed(normalized: &str) -> Self {
-        GuardKey(format!("pw:{}", email::digest(normalized)))
+    fn hashed(scope: Scope<'_>, normalized: &str) -> Self {
+        GuardKey(scope.counter_key(&format!("pw:{}", email::digest(normalized))))
     }
 
     pub fn as_str(&self) -> &str {
@@ -77,6 +79,7 @@ pub enum GuardError {
 /// Whose password is checked, for the lockout and the audit trail of a failure.
 #[derive(Debug, Clone)]
 pub struct Check {
+    pub store: StoreId,
     pub key: GuardKey,
     /// The customer whose stored hash is checked, when there is one.
     pub customer_id: Option<String>,
@@ -132,9 +135,10 @@ impl Check {
             write_tx(conn, |conn| {
                 let locked = record_failure(conn, &this.key, this.lockout_base)?;
                 let customer_id = this.customer_id.as_deref();
-                audit::record(conn, Event::LoginFail, customer_id, &this.meta)?;
+                let scope = Scope::new(&this.store);
+                audit::record(conn, scope, Event::LoginFail, customer_id, &this.meta)?;
                 if locked.is_some() {
-                    audit::record(conn, Event::LoginLock, customer_id, &this.meta)?;
+                    audit::record(conn, scope, Event::LoginLock, customer_id, &this.meta)?;
                 }
                 Ok::<_, DbError>(())
             })

@@ -11,6 +11,7 @@ pub mod orders;
 pub mod passwords;
 pub mod rate_limit;
 pub mod sessions;
+pub mod stores;
 pub mod tokens;
 
 pub use accounts::{AccountError, AccountService};
@@ -19,3 +20,4 @@ pub use keys::{KeyError, KeyKind, KeyService};
 pub use login::{LoginError, LoginService};
 pub use orders::{OrderError, OrderService};
 pub use sessions::{SessionError, SessionService};
+pub use stores::{StoreError, StoreService};

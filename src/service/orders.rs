@@ -1,6 +1,12 @@
 //! Recording orders and reading them back, for the merchant and for the customer who placed them.
 
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
+
+use crate::config::Config;
+use crate::db::scope::Scope;
+use crate::domain::store::Store;
 
 use crate::db::customers::{self as customers_q, CustomerRow};
 use crate::db::orders::{self as q, OrderChanges, OrderRow, SortColumn};
@@ -57,7 +63,7 @@ pub struct OrderListQuery {
 #[derive(Clone)]
 pub struct OrderService {
     db: Db,
-    reference_prefix: String,
+    config: Arc<Config>,
 }
 
 fn json_text(map: &Option<Map<String, Value>>) -> Option<String> {
@@ -76,9 +82,13 @@ fn reference_taken() -> OrderError {
 
 /// Finds the buyer's customer, creating one for an unknown email (in Chec, whoever buys is a
 /// customer).
-fn resolve_buyer(conn: &mut DbConnection, buyer: &Buyer) -> Result<CustomerRow, OrderError> {
+fn resolve_buyer(
+    conn: &mut DbConnection,
+    scope: Scope<'_>,
+    buyer: &Buyer,
+) -> Result<CustomerRow, OrderError> {
     match buyer {
-        Buyer::Existing(id) => customers_q::find(conn, id.as_str())?.ok_or_else(|| {
+        Buyer::Existing(id) => customers_q::find(conn, scope, id.as_str())?.ok_or_else(|| {
             OrderError::Invalid(ValidationError::field(
                 "invalid_customer",
                 "customer_id",
@@ -91,11 +101,12 @@ fn resolve_buyer(conn: &mut DbConnection, buyer: &Buyer) -> Result<CustomerRow, 
             lastname,
             phone,
         } => {
-            if let Some(found) = customers_q::find_by_email(conn, email.normalized())? {
+            if let Some(found) = customers_q::find_by_email(conn, scope, email.normalized())? {
                 return Ok(found);
             }
             // Created by the merchant's checkout: verified like any secret-key customer.
             let row = CustomerRow::new(
+                scope,
                 CustomerId::generate().into_string(),
                 email,
                 firstname.clone(),
@@ -114,19 +125,17 @@ fn resolve_buyer(conn: &mut DbConnection, buyer: &Buyer) -> Result<CustomerRow, 
 }
 
 impl OrderService {
-    pub fn new(db: Db, reference_prefix: String) -> Self {
-        OrderService {
-            db,
-            reference_prefix,
-        }
+    pub fn new(db: Db, config: Arc<Config>) -> Self {
+        OrderService { db, config }
     }
 
-    pub async fn create(&self, order: NewOrder) -> Result<OrderRow, OrderError> {
-        let prefix = self.reference_prefix.clone();
+    pub async fn create(&self, store: Arc<Store>, order: NewOrder) -> Result<OrderRow, OrderError> {
+        let prefix = store.order_reference_prefix(&self.config).to_owned();
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    let customer = resolve_buyer(conn, &order.buyer)?;
+                    let scope = Scope::new(&store.id);
+                    let customer = resolve_buyer(conn, scope, &order.buyer)?;
                     let (firstname, lastname, phone) = match &order.buyer {
                         Buyer::ByEmail {
                             firstname,
@@ -190,10 +199,11 @@ impl OrderService {
                         meta: json_text(&order.meta),
                         created_at: created,
                         updated_at: now.max(created),
+                        store_id: scope.id().to_owned(),
                     };
                     match q::insert(conn, &row).map_err(DbError::from) {
                         Ok(()) => Ok(row),
-                        // Only the reference is unique besides the random id.
+                        // Only the reference is unique (in the store) besides the random id.
                         Err(DbError::UniqueViolation(_)) => Err(reference_taken()),
                         Err(e) => Err(e.into()),
                     }
@@ -202,20 +212,23 @@ impl OrderService {
             .await
     }
 
-    pub async fn get(&self, id: &OrderId) -> Result<OrderRow, OrderError> {
+    pub async fn get(&self, store: Arc<Store>, id: &OrderId) -> Result<OrderRow, OrderError> {
         let id = id.clone();
         self.db
-            .run(move |conn| q::find(conn, id.as_str())?.ok_or(OrderError::NotFound))
+            .run(move |conn| {
+                q::find(conn, Scope::new(&store.id), id.as_str())?.ok_or(OrderError::NotFound)
+            })
             .await
     }
 
     /// One order of one customer; another customer's order is simply not found.
     pub async fn get_for_customer(
         &self,
+        store: Arc<Store>,
         customer_id: &CustomerId,
         id: &OrderId,
     ) -> Result<OrderRow, OrderError> {
-        let order = self.get(id).await?;
+        let order = self.get(store, id).await?;
         if order.customer_id.as_deref() == Some(customer_id.as_str()) {
             Ok(order)
         } else {
@@ -223,12 +236,18 @@ impl OrderService {
         }
     }
 
-    pub async fn update(&self, id: &OrderId, patch: OrderPatch) -> Result<OrderRow, OrderError> {
+    pub async fn update(
+        &self,
+        store: Arc<Store>,
+        id: &OrderId,
+        patch: OrderPatch,
+    ) -> Result<OrderRow, OrderError> {
         let id = id.clone();
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    let current = q::find(conn, id.as_str())?.ok_or(OrderError::NotFound)?;
+                    let scope = Scope::new(&store.id);
+                    let current = q::find(conn, scope, id.as_str())?.ok_or(OrderError::NotFound)?;
                     let changes = OrderChanges {
                         status: patch.status,
                         status_payment: patch.status_payment,
@@ -236,19 +255,24 @@ impl OrderService {
                         meta: patch.meta.map(|m| json_text(&m)),
                         updated_at: Some(db::now().max(current.created_at)),
                     };
-                    q::update(conn, id.as_str(), &changes)?;
-                    q::find(conn, id.as_str())?.ok_or(OrderError::NotFound)
+                    q::update(conn, scope, id.as_str(), &changes)?;
+                    q::find(conn, scope, id.as_str())?.ok_or(OrderError::NotFound)
                 })
             })
             .await
     }
 
     /// Orders, newest first by default; only one customer's when `customer_id` is given.
-    pub async fn list(&self, query: OrderListQuery) -> Result<Page<OrderRow>, OrderError> {
+    pub async fn list(
+        &self,
+        store: Arc<Store>,
+        query: OrderListQuery,
+    ) -> Result<Page<OrderRow>, OrderError> {
         if let (Some(customer), true) = (&query.customer_id, query.customer_known) {
             // A customer's own list, right after their session check.
             let (total, rows) = q::read_customer_page(
                 &self.db,
+                Scope::new(&store.id),
                 customer.as_str(),
                 query.sort,
                 query.direction == SortDirection::Desc,
@@ -262,13 +286,14 @@ impl OrderService {
         }
         self.db
             .run(move |conn| {
+                let scope = Scope::new(&store.id);
                 let customer = query.customer_id.as_ref().map(|c| c.as_str().to_owned());
                 if let Some(id) = &customer {
-                    if customers_q::find(conn, id)?.is_none() {
+                    if customers_q::find(conn, scope, id)?.is_none() {
                         return Err(OrderError::CustomerNotFound);
                     }
                 }
-                let total = q::count(conn, customer.as_deref())?;
+                let total = q::count(conn, scope, customer.as_deref())?;
                 Ok(Page::read(
                     total,
                     query.page,
@@ -276,6 +301,7 @@ impl OrderService {
                     |limit, offset| {
                         q::page(
                             conn,
+                            scope,
                             customer.as_deref(),
                             query.sort,
                             query.direction == SortDirection::Desc,

@@ -13,9 +13,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::db::scope::Scope;
 use crate::db::signing_keys::{self as keys_q, SigningKeyRow};
 use crate::db::{self, sessions as q, write_tx, Db, DbConnection, DbError};
-use crate::domain::{random, CustomerId};
+use crate::domain::{random, CustomerId, StoreId};
 use crate::secrets::{self, SealError, SecretsKey};
 
 /// The one algorithm accepted.
@@ -41,6 +42,10 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// The store the customer belongs to. Tokens issued before stores existed have none and
+    /// belong to the default store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +110,16 @@ struct Keyring {
 /// Signatures already checked, so a busy customer's token is verified once, not on every
 /// request (Ed25519 was a quarter of the profile read's CPU). The session is still checked in
 /// the database every time, so logout stays immediate.
-type VerifiedTokens = Arc<std::sync::Mutex<HashMap<String, (CustomerId, String, i64)>>>;
+type VerifiedTokens = Arc<std::sync::Mutex<HashMap<String, Verified>>>;
+
+/// What a token's checked signature says: whose session, in which store, until when.
+#[derive(Debug, Clone)]
+struct Verified {
+    customer_id: CustomerId,
+    session_id: String,
+    store: StoreId,
+    exp: i64,
+}
 const VERIFIED_TOKENS_MAX: usize = 10_000;
 
 #[derive(Clone)]
@@ -291,6 +305,7 @@ impl SessionService {
     pub fn issue_in(
         &self,
         conn: &mut DbConnection,
+        scope: Scope<'_>,
         customer_id: &CustomerId,
     ) -> Result<IssuedSession, SessionError> {
         let key = keys_q::current(conn)?.ok_or(SessionError::NoSigningKey)?;
@@ -304,6 +319,7 @@ impl SessionService {
                 customer_id: customer_id.as_str(),
                 created_at: now,
                 expires_at,
+                store_id: scope.id(),
             },
         )?;
         let claims = Claims {
@@ -314,6 +330,7 @@ impl SessionService {
             iat: now.and_utc().timestamp(),
             exp: expires_at.and_utc().timestamp(),
             jti: session_id.clone(),
+            store: Some(scope.id().to_owned()),
         };
         // A key this process has not cached yet (another process rotated or retired keys and
         // made it): the next verification must re-read the keyring rather than refuse the
@@ -338,11 +355,11 @@ impl SessionService {
     }
 
     /// Checks signature, algorithm, issuer, audience and expiry, then that the session is live.
-    /// Returns the session id and the customer, read in the same query.
+    /// Returns the session id, the customer (read in the same query) and their store.
     pub async fn authenticate(
         &self,
         token: &str,
-    ) -> Result<(String, crate::db::customers::CustomerRow), SessionError> {
+    ) -> Result<(String, crate::db::customers::CustomerRow, StoreId), SessionError> {
         if token.len() > 4096 {
             return Err(SessionError::Invalid);
         }
@@ -363,25 +380,35 @@ impl SessionService {
             .lock()
             .ok()
             .and_then(|m| m.get(token).cloned())
-            .filter(|(_, _, exp)| *exp > db::now().and_utc().timestamp());
-        let (customer_id, session_id) = match cached {
-            Some((customer_id, session_id, _)) => (customer_id, session_id),
+            .filter(|v| v.exp > db::now().and_utc().timestamp());
+        let Verified {
+            customer_id,
+            session_id,
+            store,
+            ..
+        } = match cached {
+            Some(verified) => verified,
             None => self.verify_signature(token, &key)?,
         };
         // The keyring above may be a few seconds old on this replica; the session query checks
-        // the key's retirement in the database, so a retired key's tokens stop at once.
-        let customer =
-            q::read_live_customer(&self.db, &session_id, customer_id.as_str(), &kid, db::now())
-                .await?
-                .ok_or(SessionError::Invalid)?;
-        Ok((session_id, customer))
+        // the key's retirement in the database, so a retired key's tokens stop at once. It
+        // checks the store too: a deleted store's sessions are ended with it.
+        let customer = q::read_live_customer(
+            &self.db,
+            q::SessionCheck {
+                id: &session_id,
+                customer_id: customer_id.as_str(),
+                store: store.as_str(),
+                kid: &kid,
+                now: db::now(),
+            },
+        )
+        .await?
+        .ok_or(SessionError::Invalid)?;
+        Ok((session_id, customer, store))
     }
 
-    fn verify_signature(
-        &self,
-        token: &str,
-        key: &CachedKey,
-    ) -> Result<(CustomerId, String), SessionError> {
+    fn verify_signature(&self, token: &str, key: &CachedKey) -> Result<Verified, SessionError> {
         let mut validation = Validation::new(ALGORITHM);
         validation.leeway = 5;
         validation.set_issuer(&[&self.config.jwt_issuer]);
@@ -394,17 +421,23 @@ impl SessionService {
             return Err(SessionError::Invalid);
         }
         let customer_id = CustomerId::parse(&claims.sub).ok_or(SessionError::Invalid)?;
-        let session_id = claims.jti;
+        let store = match claims.store.as_deref() {
+            None => StoreId::default_store(),
+            Some(raw) => StoreId::parse(raw).ok_or(SessionError::Invalid)?,
+        };
+        let verified = Verified {
+            customer_id,
+            session_id: claims.jti,
+            store,
+            exp: claims.exp,
+        };
         if let Ok(mut m) = self.verified.lock() {
             if m.len() >= VERIFIED_TOKENS_MAX {
                 m.clear();
             }
-            m.insert(
-                token.to_owned(),
-                (customer_id.clone(), session_id.clone(), claims.exp),
-            );
+            m.insert(token.to_owned(), verified.clone());
         }
-        Ok((customer_id, session_id))
+        Ok(verified)
     }
 
     async fn verifying_key(&self, kid: &str) -> Result<Option<Arc<CachedKey>>, SessionError> {
@@ -466,13 +499,21 @@ impl SessionService {
     }
 
     /// Ends one session; true if it was live.
-    pub fn revoke_in(conn: &mut DbConnection, session_id: &str) -> diesel::QueryResult<bool> {
-        q::revoke(conn, session_id, db::now()).map(|n| n > 0)
+    pub fn revoke_in(
+        conn: &mut DbConnection,
+        scope: Scope<'_>,
+        session_id: &str,
+    ) -> diesel::QueryResult<bool> {
+        q::revoke(conn, scope, session_id, db::now()).map(|n| n > 0)
     }
 
     /// Ends every session of the customer; returns how many.
-    pub fn revoke_all_in(conn: &mut DbConnection, customer_id: &str) -> diesel::QueryResult<usize> {
-        q::revoke_all(conn, customer_id, db::now())
+    pub fn revoke_all_in(
+        conn: &mut DbConnection,
+        scope: Scope<'_>,
+        customer_id: &str,
+    ) -> diesel::QueryResult<usize> {
+        q::revoke_all(conn, scope, customer_id, db::now())
     }
 }
 

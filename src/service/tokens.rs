@@ -11,34 +11,38 @@ use super::login_guard::{self, GuardKey};
 use super::rate_limit::hit_within;
 use crate::config::RateLimits;
 use crate::db::customers::CustomerRow;
+use crate::db::scope::Scope;
 use crate::db::{self, sessions, tokens as q, DbConnection};
 use crate::domain::email::{digest, mask};
+use crate::domain::store::Store;
 use crate::domain::token::{PlainToken, Purpose};
 use crate::domain::Email;
 use crate::mail::outbox;
 use crate::mail::templates::{self, Rendered};
 
-/// Rate-limit buckets name an address only by a hash of it.
-fn email_bucket(window: &str, email: &Email) -> String {
-    format!("email:{window}:{}", digest(email.normalized()))
+/// Rate-limit buckets name an address only by a hash of it, in its store: the same address
+/// in two stores is two customers with two limits.
+fn email_bucket(scope: Scope<'_>, window: &str, email: &Email) -> String {
+    scope.counter_key(&format!("email:{window}:{}", digest(email.normalized())))
 }
 
 /// Counts one mail to `email` and says whether it is still within the per-address limits.
 /// Counted for known and unknown addresses alike, so both paths do the same work.
 pub fn email_allowed(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     email: &Email,
     limits: &RateLimits,
 ) -> diesel::QueryResult<bool> {
     let minute_ok = hit_within(
         conn,
-        &email_bucket("1m", email),
+        &email_bucket(scope, "1m", email),
         Duration::from_secs(60),
         limits.email_per_minute,
     )?;
     let hour_ok = hit_within(
         conn,
-        &email_bucket("1h", email),
+        &email_bucket(scope, "1h", email),
         Duration::from_secs(3600),
         limits.email_per_hour,
     )?;
@@ -69,16 +73,18 @@ pub fn log_throttled(
 /// A new token of `purpose` for the customer; older unused ones of that purpose stop working.
 pub fn issue(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     customer_id: &str,
     purpose: Purpose,
     ttl: Duration,
 ) -> diesel::QueryResult<PlainToken> {
-    issue_for(conn, customer_id, purpose, ttl, None)
+    issue_for(conn, scope, customer_id, purpose, ttl, None)
 }
 
 /// [`issue`], with the new address an email-change token confirms.
 pub fn issue_for(
     conn: &mut DbConnection,
+    scope: Scope<'_>,
     customer_id: &str,
     purpose: Purpose,
     ttl: Duration,
@@ -86,7 +92,7 @@ pub fn issue_for(
 ) -> diesel::QueryResult<PlainToken> {
     let token = PlainToken::generate();
     let now = db::now();
-    q::void_unused(conn, customer_id, purpose.as_str())?;
+    q::void_unused(conn, scope, customer_id, purpose.as_str())?;
     q::insert(
         conn,
         &q::NewToken {
@@ -96,6 +102,7 @@ pub fn issue_for(
             created_at: now,
             expires_at: now + TimeDelta::from_std(ttl).unwrap_or(TimeDelta::minutes(15)),
             new_email,
+            store_id: scope.id(),
         },
     )?;
     Ok(token)
@@ -105,16 +112,25 @@ pub fn issue_for(
 /// name and the token, and records the token.
 pub fn mail_link(
     conn: &mut DbConnection,
+    store: &Store,
     customer: &CustomerRow,
     purpose: Purpose,
     ttl: Duration,
     meta: &RequestMeta,
     write: impl FnOnce(Option<&str>, &PlainToken) -> Rendered,
 ) -> diesel::QueryResult<()> {
-    let token = issue(conn, &customer.id, purpose, ttl)?;
+    let scope = Scope::new(&store.id);
+    let token = issue(conn, scope, &customer.id, purpose, ttl)?;
     let mail = write(customer.firstname.as_deref(), &token);
-    outbox::enqueue(conn, &customer.email, &mail.subject, &mail.text, &mail.html)?;
-    audit::record(conn, Event::TokenCreated, Some(&customer.id), meta)
+    outbox::enqueue(
+        conn,
+        store,
+        &customer.email,
+        &mail.subject,
+        &mail.text,
+        &mail.html,
+    )?;
+    audit::record(conn, scope, Event::TokenCreated, Some(&customer.id), meta)
 }
 
 /// [`mail_link`] for a known customer, unless their address is past its limits (see
@@ -122,6 +138,7 @@ pub fn mail_link(
 /// Says whether a mail was queued.
 pub fn mail_link_unless_throttled(
     conn: &mut DbConnection,
+    store: &Store,
     allowed: bool,
     customer: &CustomerRow,
     purpose: Purpose,
@@ -137,10 +154,16 @@ pub fn mail_link_unless_throttled(
             &customer.id,
             meta,
         );
-        audit::record(conn, Event::TokenThrottled, Some(&customer.id), meta)?;
+        audit::record(
+            conn,
+            Scope::new(&store.id),
+            Event::TokenThrottled,
+            Some(&customer.id),
+            meta,
+        )?;
         return Ok(false);
     }
-    mail_link(conn, customer, purpose, ttl, meta, write)?;
+    mail_link(conn, store, customer, purpose, ttl, meta, write)?;
     Ok(true)
 }
 
@@ -148,19 +171,31 @@ pub fn mail_link_unless_throttled(
 /// every purpose stops working, the lockout is cleared, and the customer is told by mail.
 pub fn after_password_change(
     conn: &mut DbConnection,
+    store: &Store,
     customer: &CustomerRow,
     keep_session: Option<&str>,
     meta: &RequestMeta,
 ) -> diesel::QueryResult<()> {
     let now = db::now();
+    let scope = Scope::new(&store.id);
     match keep_session {
-        Some(keep) => sessions::revoke_all_except(conn, &customer.id, keep, now)?,
-        None => sessions::revoke_all(conn, &customer.id, now)?,
+        Some(keep) => sessions::revoke_all_except(conn, scope, &customer.id, keep, now)?,
+        None => sessions::revoke_all(conn, scope, &customer.id, now)?,
     };
-    q::void_all_unused(conn, &customer.id)?;
-    login_guard::forget(conn, &GuardKey::for_normalized(&customer.email_normalized))?;
-    audit::record(conn, Event::PasswordChange, Some(&customer.id), meta)?;
+    q::void_all_unused(conn, scope, &customer.id)?;
+    login_guard::forget(
+        conn,
+        &GuardKey::for_normalized(scope, &customer.email_normalized),
+    )?;
+    audit::record(conn, scope, Event::PasswordChange, Some(&customer.id), meta)?;
     let mail = templates::password_changed(customer.firstname.as_deref());
-    outbox::enqueue(conn, &customer.email, &mail.subject, &mail.text, &mail.html)?;
+    outbox::enqueue(
+        conn,
+        store,
+        &customer.email,
+        &mail.subject,
+        &mail.text,
+        &mail.html,
+    )?;
     Ok(())
 }

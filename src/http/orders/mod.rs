@@ -80,9 +80,10 @@ fn list_query(
 async fn respond_page(
     req: &HttpRequest,
     state: &AppState,
+    caller: &Caller,
     query: OrderListQuery,
 ) -> Result<HttpResponse, ApiError> {
-    let page = state.orders.list(query).await?;
+    let page = state.orders.list(caller.store.clone(), query).await?;
     let data = page
         .items
         .into_iter()
@@ -113,7 +114,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_secret()?;
     let order = parse_new_order(body.into_inner())?;
-    let row = state.orders.create(order).await?;
+    let row = state.orders.create(caller.store.clone(), order).await?;
     Ok(HttpResponse::Created().json(render(row)?))
 }
 
@@ -155,7 +156,7 @@ pub async fn list(
     };
     let query = list_query(&mut c, &paging, &params, customer);
     c.finish()?;
-    respond_page(&req, &state, query).await
+    respond_page(&req, &state, &caller, query).await
 }
 
 /// Get one order (secret key).
@@ -177,7 +178,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_secret()?;
     let id = path_order_id(&path)?;
-    Ok(HttpResponse::Ok().json(render(state.orders.get(&id).await?)?))
+    Ok(HttpResponse::Ok().json(render(state.orders.get(caller.store.clone(), &id).await?)?))
 }
 
 /// Change an order's statuses or meta (secret key).
@@ -221,7 +222,12 @@ pub async fn update(
         meta: dto.meta.map(|m| object(&mut c, "meta", m)),
     };
     c.finish()?;
-    Ok(HttpResponse::Ok().json(render(state.orders.update(&id, patch).await?)?))
+    Ok(HttpResponse::Ok().json(render(
+        state
+            .orders
+            .update(caller.store.clone(), &id, patch)
+            .await?,
+    )?))
 }
 
 /// A customer's orders, newest first by default (the customer's JWT or the secret key).
@@ -252,7 +258,7 @@ pub async fn list_for_customer(
     let mut query = list_query(&mut c, &paging, &params, Some(id));
     c.finish()?;
     query.customer_known = caller.session().is_some();
-    respond_page(&req, &state, query).await
+    respond_page(&req, &state, &caller, query).await
 }
 
 /// One order of a customer; another customer's order is not found.
@@ -279,6 +285,9 @@ pub async fn get_for_customer(
     let customer = path_customer_id(&customer)?;
     caller.require_customer_or_secret(&customer)?;
     let order = path_order_id(&order)?;
-    let row = state.orders.get_for_customer(&customer, &order).await?;
+    let row = state
+        .orders
+        .get_for_customer(caller.store.clone(), &customer, &order)
+        .await?;
     Ok(HttpResponse::Ok().json(render(row)?))
 }
