@@ -738,7 +738,12 @@ mod tests {
                 ..Default::default()
             };
             assert_eq!(
-                customers::count(conn, &filter).unwrap(),
+                customers::count(
+                    conn,
+                    scope::Scope::from_column(crate::domain::StoreId::DEFAULT),
+                    &filter
+                )
+                .unwrap(),
                 expected,
                 "{query}"
             );

@@ -21,6 +21,11 @@ pub type InStore<'a, Table, Column> = dsl::Filter<Table, dsl::Eq<Column, &'a str
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Scope<'a>(&'a str);
 
+impl Scope<'static> {
+    /// The default store (see `StoreId::DEFAULT`).
+    pub const DEFAULT: Scope<'static> = Scope(StoreId::DEFAULT);
+}
+
 impl<'a> Scope<'a> {
     pub fn new(store: &'a StoreId) -> Self {
         Scope(store.as_str())

@@ -162,13 +162,20 @@ mod tests {
             key_hash: "ab".into(),
             created_at: crate::db::now(),
             revoked_at: None,
+            store_id: crate::domain::StoreId::DEFAULT.into(),
         };
         let count = |db: &crate::db::Db| {
             let db = db.clone();
             async move {
-                db.read(|conn| api_keys::count_all(conn).map_err(DbError::from))
-                    .await
-                    .unwrap()
+                db.read(|conn| {
+                    api_keys::count_all(
+                        conn,
+                        crate::db::scope::Scope::from_column(crate::domain::StoreId::DEFAULT),
+                    )
+                    .map_err(DbError::from)
+                })
+                .await
+                .unwrap()
             }
         };
         assert_eq!(count(&db).await, 0, "a read works");

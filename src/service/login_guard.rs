@@ -236,19 +236,26 @@ mod tests {
 
     #[test]
     fn addresses_count_in_their_normalised_form_and_junk_as_typed() {
+        let (a, b) = (StoreId::default_store(), StoreId::generate());
+        let s = Scope::new(&a);
+        assert_ne!(
+            GuardKey::for_login(s, "ann@example.com"),
+            GuardKey::for_login(Scope::new(&b), "ann@example.com"),
+            "one address in two stores counts twice"
+        );
         assert_eq!(
-            GuardKey::for_login(" Ann@Example.COM "),
-            GuardKey::for_login("ann@example.com")
+            GuardKey::for_login(s, " Ann@Example.COM "),
+            GuardKey::for_login(s, "ann@example.com")
         );
         assert_ne!(
-            GuardKey::for_login("ann@example.com"),
-            GuardKey::for_login("bob@example.com")
+            GuardKey::for_login(s, "ann@example.com"),
+            GuardKey::for_login(s, "bob@example.com")
         );
         assert_eq!(
-            GuardKey::for_login("Not An Address"),
-            GuardKey::for_login("not an address")
+            GuardKey::for_login(s, "Not An Address"),
+            GuardKey::for_login(s, "not an address")
         );
-        let key = GuardKey::for_login("ann@example.com");
+        let key = GuardKey::for_login(s, "ann@example.com");
         assert!(!key.as_str().contains("ann"), "the address is never stored");
     }
 

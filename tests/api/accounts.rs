@@ -52,7 +52,12 @@ async fn stored_hash(app: &TestApp, email: &str) -> Option<String> {
         .db
         .run(move |conn| {
             Ok::<_, patron::db::DbError>(
-                patron::db::customers::find_by_email(conn, &email)?.and_then(|c| c.password_hash),
+                patron::db::customers::find_by_email(
+                    conn,
+                    patron::db::scope::Scope::DEFAULT,
+                    &email,
+                )?
+                .and_then(|c| c.password_hash),
             )
         })
         .await

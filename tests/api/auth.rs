@@ -158,6 +158,7 @@ async fn an_ambiguous_key_prefix_revokes_nothing(backend: Backend) {
         key_hash: hash.into(),
         created_at: chrono::Utc::now().naive_utc(),
         revoked_at: None,
+        store_id: patron::domain::StoreId::DEFAULT.into(),
     };
     let (a, b) = (row("key_twinA", "aa"), row("key_twinB", "bb"));
     app.state

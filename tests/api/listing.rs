@@ -302,7 +302,8 @@ async fn postgres_search_can_use_the_trigram_indexes() {
     // the planner would otherwise price as read by every search.
     conn.batch_execute("VACUUM ANALYZE customers")
         .expect("vacuum");
-    let (sql, params) = patron::db::customers::search_count_statement("LAW");
+    let (sql, params) =
+        patron::db::customers::search_count_statement(patron::db::scope::Scope::DEFAULT, "LAW");
     conn.batch_execute(&format!("PREPARE search AS {sql}"))
         .expect("prepare");
     let quoted: Vec<String> = params

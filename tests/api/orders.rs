@@ -508,7 +508,8 @@ async fn erasing_a_customer_keeps_orders_without_personal_data(backend: Backend)
         .state
         .db
         .run(move |conn| {
-            patron::db::orders::find(conn, &order_id).map_err(patron::db::DbError::from)
+            patron::db::orders::find(conn, patron::db::scope::Scope::DEFAULT, &order_id)
+                .map_err(patron::db::DbError::from)
         })
         .await
         .unwrap()

@@ -28,11 +28,24 @@ async fn two_replicas_and_a_slow_mail_server_send_each_mail_once(backend: Backen
     // Queued together, as a burst of sign-ups would: the first worker to look finds them all.
     let addresses: Vec<String> = (0..14).map(|i| format!("burst{i}@example.com")).collect();
     let queued = addresses.clone();
+    let default_store = a
+        .state
+        .stores
+        .get(&patron::domain::StoreId::default_store())
+        .await
+        .unwrap();
     a.state
         .db
         .run(move |conn| {
             for to in &queued {
-                patron::mail::outbox::enqueue(conn, to, "Hello", "text", "<p>html</p>")?;
+                patron::mail::outbox::enqueue(
+                    conn,
+                    &default_store,
+                    to,
+                    "Hello",
+                    "text",
+                    "<p>html</p>",
+                )?;
             }
             Ok::<_, patron::db::DbError>(())
         })
@@ -99,6 +112,8 @@ async fn only_the_current_lease_holder_records_the_outcome(backend: Backend) {
                     attempts: 0,
                     next_attempt_at: now,
                     created_at: now,
+                    store_id: patron::domain::StoreId::DEFAULT.into(),
+                    sender: None,
                 },
             )
             .map_err(e)?;

@@ -7,14 +7,16 @@ use patron::config::DatabaseUrl;
 use patron::db::customers::{self, CustomerRow};
 use patron::db::orders::{self, OrderRow, SortColumn};
 use patron::db::pg_async::PgReader;
+use patron::db::scope::Scope;
 use patron::db::{self, sessions, signing_keys, DbError};
-use patron::domain::Email;
+use patron::domain::{Email, StoreId};
 
 use crate::helpers::{Backend, TestApp};
 
 fn full_customer(id: &str, email: &str) -> CustomerRow {
     let now = db::now();
     CustomerRow::new(
+        Scope::DEFAULT,
         id.into(),
         &Email::parse(email).unwrap(),
         Some("Zoë 'Ω'".into()),
@@ -48,6 +50,7 @@ async fn async_session_check_reads_what_diesel_reads() {
     let (_app, db, reader) = postgres_app().await;
     let full = full_customer("cstmr_AsyncFull0001", "full@example.com");
     let bare = CustomerRow::new(
+        Scope::DEFAULT,
         "cstmr_AsyncBare0001".into(),
         &Email::parse("bare@example.com").unwrap(),
         None,
@@ -62,6 +65,7 @@ async fn async_session_check_reads_what_diesel_reads() {
     let now = db::now();
     let (f, b) = (full.clone(), bare.clone());
     db.run(move |conn| {
+        other_store(conn)?;
         customers::insert(conn, &f)?;
         customers::insert(conn, &b)?;
         for (sid, cid, expires) in [
@@ -77,10 +81,11 @@ async fn async_session_check_reads_what_diesel_reads() {
                     customer_id: cid,
                     created_at: now,
                     expires_at: expires,
+                    store_id: StoreId::DEFAULT,
                 },
             )?;
         }
-        sessions::revoke(conn, "sess_revoked", now)?;
+        sessions::revoke(conn, Scope::DEFAULT, "sess_revoked", now)?;
         for (kid, retired_at) in [
             ("kid_live", None),
             ("kid_retiring", Some(now + TimeDelta::hours(1))),
@@ -103,29 +108,63 @@ async fn async_session_check_reads_what_diesel_reads() {
     .await
     .unwrap();
 
+    let home = StoreId::DEFAULT;
     let cases = [
-        ("sess_full", full.id.as_str(), "kid_live", Some(&full)),
-        ("sess_bare", bare.id.as_str(), "kid_live", Some(&bare)),
-        ("sess_full", full.id.as_str(), "kid_retiring", Some(&full)),
-        ("sess_expired", full.id.as_str(), "kid_live", None),
-        ("sess_revoked", full.id.as_str(), "kid_live", None),
+        ("sess_full", full.id.as_str(), home, "kid_live", Some(&full)),
+        ("sess_bare", bare.id.as_str(), home, "kid_live", Some(&bare)),
+        (
+            "sess_full",
+            full.id.as_str(),
+            home,
+            "kid_retiring",
+            Some(&full),
+        ),
+        ("sess_expired", full.id.as_str(), home, "kid_live", None),
+        ("sess_revoked", full.id.as_str(), home, "kid_live", None),
         // A live session presented with another customer's id.
-        ("sess_bare", full.id.as_str(), "kid_live", None),
-        ("no_such_session", full.id.as_str(), "kid_live", None),
+        ("sess_bare", full.id.as_str(), home, "kid_live", None),
+        ("no_such_session", full.id.as_str(), home, "kid_live", None),
+        // A live session claimed for another store (a token naming the wrong store).
+        ("sess_full", full.id.as_str(), OTHER_STORE, "kid_live", None),
         // A live session whose token was signed by a retired or unknown key.
-        ("sess_full", full.id.as_str(), "kid_retired", None),
-        ("sess_full", full.id.as_str(), "kid_unknown", None),
+        ("sess_full", full.id.as_str(), home, "kid_retired", None),
+        ("sess_full", full.id.as_str(), home, "kid_unknown", None),
     ];
-    for (sid, cid, kid, expected) in cases {
+    for (sid, cid, store, kid, expected) in cases {
         let at = db::now();
-        let (s, c, k) = (sid.to_owned(), cid.to_owned(), kid.to_owned());
+        let check = sessions::SessionCheck {
+            id: sid,
+            customer_id: cid,
+            store,
+            kid,
+            now: at,
+        };
+        let (s, c, st, k) = (
+            sid.to_owned(),
+            cid.to_owned(),
+            store.to_owned(),
+            kid.to_owned(),
+        );
         let by_diesel = db
-            .run(move |conn| sessions::live_customer(conn, &s, &c, &k, at).map_err(DbError::from))
+            .run(move |conn| {
+                let check = sessions::SessionCheck {
+                    id: &s,
+                    customer_id: &c,
+                    store: &st,
+                    kid: &k,
+                    now: at,
+                };
+                sessions::live_customer(conn, check).map_err(DbError::from)
+            })
             .await
             .unwrap();
-        let by_async = reader.live_customer(sid, cid, kid, at).await.unwrap();
-        assert_eq!(by_async, by_diesel, "{sid} as {cid} by {kid}");
-        assert_eq!(by_async.as_ref(), expected, "{sid} as {cid} by {kid}");
+        let by_async = reader.live_customer(check).await.unwrap();
+        assert_eq!(by_async, by_diesel, "{sid} as {cid} in {store} by {kid}");
+        assert_eq!(
+            by_async.as_ref(),
+            expected,
+            "{sid} as {cid} in {store} by {kid}"
+        );
     }
 }
 
@@ -231,6 +270,30 @@ async fn a_closed_connection_is_replaced_without_an_error() {
     }
 }
 
+/// A second store, whose rows every read of the default store must leave out.
+const OTHER_STORE: &str = "store_AsyncOther0001";
+
+fn other_store(conn: &mut patron::db::DbConnection) -> diesel::QueryResult<()> {
+    let now = db::now();
+    patron::db::stores::insert(
+        conn,
+        &patron::db::stores::StoreRow {
+            id: OTHER_STORE.into(),
+            name: "Other".into(),
+            support_email: None,
+            currency: None,
+            country: None,
+            link_origins: None,
+            mail_from: None,
+            mail_subject: None,
+            order_reference_prefix: None,
+            created_at: now,
+            updated_at: now,
+            deleted_at: None,
+        },
+    )
+}
+
 fn order(id: usize, customer_id: Option<&str>, minutes: i64) -> OrderRow {
     let base = db::now() - TimeDelta::days(1);
     OrderRow {
@@ -254,6 +317,7 @@ fn order(id: usize, customer_id: Option<&str>, minutes: i64) -> OrderRow {
         // Two orders share a created_at, so the id decides between them.
         created_at: base + TimeDelta::minutes(minutes),
         updated_at: base + TimeDelta::minutes(100 - id as i64),
+        store_id: StoreId::DEFAULT.into(),
     }
 }
 
@@ -269,9 +333,15 @@ async fn async_order_list_reads_what_diesel_reads() {
     let rows: Vec<OrderRow> = (0..5)
         .map(|i| order(i, Some(owner.id.as_str()), [5, 1, 3, 3, 2][i]))
         .chain([order(5, Some(other.id.as_str()), 4), order(6, None, 4)])
+        // The owner's id on a row of another store: the store filter alone must leave it out.
+        .chain([OrderRow {
+            store_id: OTHER_STORE.into(),
+            ..order(7, Some(owner.id.as_str()), 1)
+        }])
         .collect();
     let (o, x) = (owner.clone(), other.clone());
     db.run(move |conn| {
+        other_store(conn)?;
         customers::insert(conn, &o)?;
         customers::insert(conn, &x)?;
         for row in &rows {
@@ -289,14 +359,22 @@ async fn async_order_list_reads_what_diesel_reads() {
                 let id = owner.id.clone();
                 let by_diesel = db
                     .run(move |conn| {
-                        let total = orders::count(conn, Some(&id))?;
-                        let page = orders::page(conn, Some(&id), sort, descending, 2, offset)?;
+                        let total = orders::count(conn, Scope::DEFAULT, Some(&id))?;
+                        let page = orders::page(
+                            conn,
+                            Scope::DEFAULT,
+                            Some(&id),
+                            sort,
+                            descending,
+                            2,
+                            offset,
+                        )?;
                         Ok::<_, DbError>((total, page))
                     })
                     .await
                     .unwrap();
                 let by_async = reader
-                    .customer_orders(&owner.id, sort, descending, 2, offset)
+                    .customer_orders(Scope::DEFAULT, &owner.id, sort, descending, 2, offset)
                     .await
                     .unwrap();
                 assert_eq!(
@@ -310,7 +388,14 @@ async fn async_order_list_reads_what_diesel_reads() {
         }
     }
     let nobody = reader
-        .customer_orders("cstmr_NoSuchCustomer", SortColumn::CreatedAt, true, 20, 0)
+        .customer_orders(
+            Scope::DEFAULT,
+            "cstmr_NoSuchCustomer",
+            SortColumn::CreatedAt,
+            true,
+            20,
+            0,
+        )
         .await
         .unwrap();
     assert_eq!(nobody, (0, Vec::new()));

@@ -69,9 +69,10 @@ async fn confirm(app: &TestApp, token: &str) -> (u16, Value) {
 /// The failed-password counter of an address, as stored.
 async fn stored_failures(app: &TestApp, email: &str) -> Option<i32> {
     use patron::db::schema::login_throttle::dsl;
-    let key = patron::service::login_guard::GuardKey::for_login(email)
-        .as_str()
-        .to_owned();
+    let key =
+        patron::service::login_guard::GuardKey::for_login(patron::db::scope::Scope::DEFAULT, email)
+            .as_str()
+            .to_owned();
     app.state
         .db
         .run(move |conn| {
@@ -294,7 +295,7 @@ async fn a_confirmed_address_is_verified(backend: Backend) {
         let id = id.clone();
         app.state.db.run(move |conn| {
             Ok::<_, patron::db::DbError>(
-                patron::db::customers::find(conn, &id)?
+                patron::db::customers::find(conn, patron::db::scope::Scope::DEFAULT, &id)?
                     .expect("customer")
                     .updated_at,
             )
@@ -566,9 +567,12 @@ async fn lockouts_in_a_row_double(backend: Backend) {
     })
     .await;
     registered(&app, &sink, "twice@example.com").await;
-    let key = patron::service::login_guard::GuardKey::for_login("twice@example.com")
-        .as_str()
-        .to_owned();
+    let key = patron::service::login_guard::GuardKey::for_login(
+        patron::db::scope::Scope::DEFAULT,
+        "twice@example.com",
+    )
+    .as_str()
+    .to_owned();
     let stored = || {
         let key = key.clone();
         app.state.db.run(move |conn| {
@@ -609,7 +613,7 @@ async fn lockouts_in_a_row_double(backend: Backend) {
 async fn a_lock_taken_while_checking_refuses_the_success(backend: Backend) {
     use patron::service::login_guard::{self as guard, GuardKey};
     let app = TestApp::spawn(backend).await;
-    let key = GuardKey::for_login("race@example.com");
+    let key = GuardKey::for_login(patron::db::scope::Scope::DEFAULT, "race@example.com");
     let result = app
         .state
         .db
