@@ -230,8 +230,8 @@ impl FromRequest for Caller {
                 // live key of the token's store: a token of one store is no good with another
                 // store's key.
                 if let Some(beside) = beside.flatten().filter(|k| is_merchant_key(k)) {
-                    match state.keys.verify(beside).await? {
-                        Some(key) if key.store == store => {}
+                    match state.keys.store_of(beside).await? {
+                        Some(key_store) if key_store == store => {}
                         Some(_) => {
                             return Err(ApiError::Unauthenticated {
                                 code: "store_mismatch",

@@ -118,7 +118,12 @@ pub struct KeyService {
     env_secret: Option<[u8; 32]>,
     unknown: unknown::UnknownKeys,
     lookups: Arc<AtomicU64>,
+    /// The store of each key seen live beside a customer token (see `store_of`).
+    stores_of: Arc<std::sync::Mutex<std::collections::HashMap<[u8; 32], StoreId>>>,
 }
+
+/// Keys whose store `store_of` remembers; past it, it starts over.
+const STORES_OF_MAX: usize = 10_000;
 
 impl KeyService {
     pub fn new(db: Db, public: Option<&Secret>, secret: Option<&Secret>) -> Self {
@@ -128,6 +133,7 @@ impl KeyService {
             env_secret: secret.map(|k| hash(k.expose())),
             unknown: unknown::UnknownKeys::new(unknown::UNKNOWN_TTL, unknown::CAPACITY),
             lookups: Arc::default(),
+            stores_of: Arc::default(),
         }
     }
 
@@ -193,6 +199,32 @@ impl KeyService {
         };
         lookup.finish(answer, Instant::now());
         found
+    }
+
+    /// The store of a merchant key sent beside a customer token (Commerce.js sends its public
+    /// key with every call), to refuse a token of another store. A key's store never changes,
+    /// so once a key has been seen live its store is remembered and the customer's requests
+    /// make no key lookup; the token is the credential, and it is checked on every request.
+    pub async fn store_of(&self, presented: &str) -> Result<Option<StoreId>, KeyError> {
+        let digest = hash(presented);
+        let remembered = self
+            .stores_of
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&digest).cloned());
+        if remembered.is_some() {
+            return Ok(remembered);
+        }
+        let Some(found) = self.verify(presented).await? else {
+            return Ok(None);
+        };
+        if let Ok(mut m) = self.stores_of.lock() {
+            if m.len() >= STORES_OF_MAX {
+                m.clear();
+            }
+            m.insert(digest, found.store.clone());
+        }
+        Ok(Some(found.store))
     }
 
     /// Creates and stores a new key of the default store.

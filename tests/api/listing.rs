@@ -291,8 +291,8 @@ async fn postgres_search_can_use_the_trigram_indexes() {
     // common its trigrams are.
     conn.batch_execute(
         "INSERT INTO customers (id, email, email_normalized, email_folded, firstname, \
-         firstname_folded, lastname, lastname_folded, created_at, updated_at) \
-         SELECT 'cstmr_seed' || i, e, e, e, f, f, l, l, now(), now() FROM ( \
+         firstname_folded, lastname, lastname_folded, created_at, updated_at, store_id) \
+         SELECT 'cstmr_seed' || i, e, e, e, f, f, l, l, now(), now(), 'store_default0000000' FROM ( \
            SELECT i, substr(md5(i::text), 1, 12) || '@example.com' AS e, \
              substr(md5('f' || i), 1, 8) AS f, substr(md5('l' || i), 1, 10) AS l \
            FROM generate_series(1, 20000) AS i) AS seed",
