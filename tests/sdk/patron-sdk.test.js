@@ -413,6 +413,32 @@ for (const backend of backends) {
       otherOrder = o3;
     });
 
+    step("merchants.about() answers the store of the public key in Chec's merchant shape", async () => {
+      const m = await commerce.merchants.about();
+      const req = wire.at(-1);
+      assert.equal(req.method, 'GET');
+      assert.ok(req.url.endsWith('/v1/merchants'), req.url);
+      assert.equal(req.headers['x-authorization'], app.publicKey, 'the SDK sends the public key');
+
+      assert.match(m.id, /^store_[A-Za-z0-9]{14}$/);
+      for (const k of ['id', 'name', 'description', 'status', 'country', 'currency', 'support_email', 'logo', 'has', 'meta']) {
+        assert.ok(k in m, `${k} missing: ${JSON.stringify(m)}`);
+      }
+      assert.equal(typeof m.name, 'string');
+      assert.equal(m.status, 'active');
+      assert.equal(m.logo, null);
+      assert.ok(m.has && typeof m.has === 'object' && !Array.isArray(m.has), JSON.stringify(m));
+      // The only store of a deployment that never made one: no settings of its own.
+      assert.equal(m.currency, null);
+      assert.equal(m.country, null);
+      assert.equal(m.support_email, null);
+
+      // The secret key belongs to the same store.
+      const [status, bySecret] = await secret(app, 'GET', '/v1/merchants');
+      assert.equal(status, 200, JSON.stringify(bySecret));
+      assert.deepEqual(bySecret, m);
+    });
+
     step('login(email, baseUrl) answers {success: true} and a real mail carries the link', async () => {
       assert.equal(commerce.customer.isLoggedIn(), false);
       const res = await commerce.customer.login(email, BASE_URL);
