@@ -1,8 +1,11 @@
-//! The `patron` command: serves by default; also manages keys, migrations and the OpenAPI file.
+//! The `patron` command: serves by default; also manages keys, stores, migrations and the
+//! OpenAPI file.
 
 use std::process::ExitCode;
 
 use patron::config::{redacted_url, Config, Redact};
+use patron::domain::store::StoreInput;
+use patron::domain::StoreId;
 use patron::service::KeyKind;
 use patron::startup::{self, Application};
 
@@ -19,7 +22,13 @@ Usage:
   patron keys rotate-jwt                sign new customer JWTs with a new key (old ones stay valid)
   patron keys retire-jwt <kid>          stop accepting JWTs signed by that key, at once
   patron keys list-jwt                  list JWT signing keys
+  patron stores create --name <name>    create a store and print its id and key pair once
+  patron stores list                    list stores (id, created, live, default or deleted, name)
+  patron stores purge <id>              erase a deleted store and everything it holds
   patron --version | --help
+
+  keys create, list and revoke act on the default store; --store <id> names another one
+  (patron keys create --store store_... --secret).
 ";
 
 /// glibc gives each thread that allocates its own malloc arena, up to 8 per core, and returns
@@ -92,21 +101,34 @@ fn main() -> ExitCode {
     let result = match args.as_slice() {
         [] | ["serve"] => actix_web::rt::System::new().block_on(serve(config)),
         ["migrate"] => runtime.block_on(migrate(config)),
-        ["keys", "create", flag] => match *flag {
-            "--public" => runtime.block_on(create_key(config, KeyKind::Public)),
-            "--secret" => runtime.block_on(create_key(config, KeyKind::Secret)),
-            _ => Err(format!("unknown option {flag}: use --public or --secret")),
+        ["keys", sub @ ("create" | "list" | "revoke"), rest @ ..] => match store_option(rest) {
+            Err(message) => return usage_error(&message),
+            Ok((store, rest)) => match (*sub, rest.as_slice()) {
+                ("create", ["--public"]) => {
+                    runtime.block_on(create_key(config, store, KeyKind::Public))
+                }
+                ("create", ["--secret"]) => {
+                    runtime.block_on(create_key(config, store, KeyKind::Secret))
+                }
+                ("create", [flag]) => {
+                    Err(format!("unknown option {flag}: use --public or --secret"))
+                }
+                ("list", []) => runtime.block_on(list_keys(config, store)),
+                ("revoke", [target]) => runtime.block_on(revoke_key(config, store, target)),
+                _ => {
+                    let mut shown = vec!["keys", *sub];
+                    shown.extend(rest);
+                    return usage_error(&unknown_command(&shown));
+                }
+            },
         },
-        ["keys", "list"] => runtime.block_on(list_keys(config)),
-        ["keys", "revoke", target] => runtime.block_on(revoke_key(config, target)),
+        ["stores", "create", "--name", name] => runtime.block_on(create_store(config, name)),
+        ["stores", "list"] => runtime.block_on(list_stores(config)),
+        ["stores", "purge", id] => runtime.block_on(purge_store(config, id)),
         ["keys", "rotate-jwt"] => runtime.block_on(rotate_jwt(config)),
         ["keys", "retire-jwt", kid] => runtime.block_on(retire_jwt(config, kid)),
         ["keys", "list-jwt"] => runtime.block_on(list_jwt(config)),
-        _ => {
-            eprintln!("patron: {}\n", unknown_command(&args));
-            eprint!("{USAGE}");
-            return ExitCode::from(2);
-        }
+        _ => return usage_error(&unknown_command(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -117,14 +139,51 @@ fn main() -> ExitCode {
     }
 }
 
+/// A command line patron does not know: what is wrong with it, then the usage (exit 2).
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("patron: {message}\n");
+    eprint!("{USAGE}");
+    ExitCode::from(2)
+}
+
+/// `--store <id>` anywhere among a key command's arguments: the store it acts on (the default
+/// store without it), and the other arguments.
+fn store_option<'a>(args: &[&'a str]) -> Result<(Option<&'a str>, Vec<&'a str>), String> {
+    let mut store = None;
+    let mut rest = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if *arg == "--store" {
+            let Some(id) = args.next() else {
+                return Err("--store needs a store id (patron stores list shows them)".into());
+            };
+            if store.replace(*id).is_some() {
+                return Err("--store is given twice".into());
+            }
+        } else {
+            rest.push(*arg);
+        }
+    }
+    Ok((store, rest))
+}
+
 /// The line printed before the usage when the command line is not one patron knows.
 fn unknown_command(args: &[&str]) -> String {
     match args {
         ["keys", "create"] => "keys create needs --public or --secret".into(),
         ["keys", "revoke"] => "keys revoke needs the key's id, prefix or the key itself".into(),
         ["keys", "retire-jwt"] => "keys retire-jwt needs the kid of the key to retire".into(),
+        ["keys", sub @ ("create" | "list" | "revoke"), ..] => {
+            format!(
+                "unexpected arguments after \"keys {sub}\": {:?}",
+                &args[2..]
+            )
+        }
         ["keys", sub, ..] => format!("unknown keys command {sub:?}"),
-        [first, ..] if matches!(*first, "serve" | "migrate" | "openapi" | "keys") => {
+        ["stores", "create", ..] => "stores create needs --name <name> (and nothing else)".into(),
+        ["stores", "purge", ..] => "stores purge needs the id of one deleted store".into(),
+        ["stores", sub, ..] => format!("unknown stores command {sub:?}"),
+        [first, ..] if matches!(*first, "serve" | "migrate" | "openapi" | "keys" | "stores") => {
             format!("unexpected arguments after {first:?}: {:?}", &args[1..])
         }
         [first, ..] => format!("unknown command {first:?}"),
@@ -189,26 +248,64 @@ async fn open_for_cli(config: &Config) -> Result<patron::db::Db, String> {
         .map_err(|e| e.to_string())
 }
 
-async fn key_service(config: &Config) -> Result<patron::service::KeyService, String> {
+/// The services a key command uses, on one database connection pool.
+async fn key_services(
+    config: &Config,
+) -> Result<(patron::service::KeyService, patron::service::StoreService), String> {
     let db = open_for_cli(config).await?;
-    Ok(patron::service::KeyService::new(db, None, None))
+    Ok((
+        patron::service::KeyService::new(db.clone(), None, None),
+        patron::service::StoreService::new(db),
+    ))
 }
 
-async fn create_key(config: Config, kind: KeyKind) -> Result<(), String> {
-    let keys = key_service(&config).await?;
-    let issued = keys.create(kind).await.map_err(|e| e.to_string())?;
+async fn store_service(config: &Config) -> Result<patron::service::StoreService, String> {
+    let db = open_for_cli(config).await?;
+    Ok(patron::service::StoreService::new(db))
+}
+
+/// The store a key command acts on: `--store`'s, which must be a store of this database (a live
+/// one to be given a key), or the default store.
+async fn key_store(
+    stores: &patron::service::StoreService,
+    store: Option<&str>,
+    live: bool,
+) -> Result<StoreId, String> {
+    let Some(raw) = store else {
+        return Ok(StoreId::default_store());
+    };
+    let unknown = || format!("no store {raw:?} (patron stores list shows them)");
+    let id = StoreId::parse(raw).ok_or_else(unknown)?;
+    let all = stores.all().await.map_err(|e| e.to_string())?;
+    match all.iter().find(|s| s.id == id) {
+        None => Err(unknown()),
+        Some(s) if live && s.deleted_at.is_some() => {
+            Err(format!("the store {raw} is deleted: it gets no new keys"))
+        }
+        Some(_) => Ok(id),
+    }
+}
+
+async fn create_key(config: Config, store: Option<&str>, kind: KeyKind) -> Result<(), String> {
+    let (keys, stores) = key_services(&config).await?;
+    let store = key_store(&stores, store, true).await?;
+    let issued = keys
+        .create_in(kind, &store)
+        .await
+        .map_err(|e| e.to_string())?;
     println!("{}", issued.key.expose());
     eprintln!(
-        "created {} key {} (shown only now)",
+        "created {} key {} of {store} (shown only now)",
         kind.as_str(),
         issued.id
     );
     Ok(())
 }
 
-async fn list_keys(config: Config) -> Result<(), String> {
-    let keys = key_service(&config).await?;
-    let list = keys.list().await.map_err(|e| e.to_string())?;
+async fn list_keys(config: Config, store: Option<&str>) -> Result<(), String> {
+    let (keys, stores) = key_services(&config).await?;
+    let store = key_store(&stores, store, false).await?;
+    let list = keys.list_in(&store).await.map_err(|e| e.to_string())?;
     println!(
         "{:<20} {:<7} {:<12} {:<20} revoked",
         "id", "kind", "prefix", "created"
@@ -228,21 +325,103 @@ async fn list_keys(config: Config) -> Result<(), String> {
     Ok(())
 }
 
-async fn revoke_key(config: Config, target: &str) -> Result<(), String> {
+async fn revoke_key(config: Config, store: Option<&str>, target: &str) -> Result<(), String> {
     use patron::service::keys::Revocation;
-    let keys = key_service(&config).await?;
-    match keys.revoke(target).await.map_err(|e| e.to_string())? {
+    let (keys, stores) = key_services(&config).await?;
+    let store = key_store(&stores, store, false).await?;
+    match keys
+        .revoke_in(&store, target)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         Revocation::Revoked(id) => {
             println!("revoked {id}");
             Ok(())
         }
+        Revocation::NotFound if store.is_default() => Err(format!(
+            "no live key of the default store has the id, prefix or value {target:?} (patron \
+             keys list shows them; --store <id> names another store)"
+        )),
         Revocation::NotFound => Err(format!(
-            "no live key has the id, prefix or value {target:?} (patron keys list shows them)"
+            "no live key of {store} has the id, prefix or value {target:?} (patron keys list \
+             --store {store} shows them)"
         )),
         Revocation::Ambiguous(ids) => Err(format!(
             "the prefix {target:?} is ambiguous: it matches the live keys {}; revoke one by its id",
             ids.join(", ")
         )),
+    }
+}
+
+async fn create_store(config: Config, name: &str) -> Result<(), String> {
+    let new = StoreInput {
+        name: Some(Some(name.to_owned())),
+        ..StoreInput::default()
+    }
+    .into_new()
+    .map_err(|e| {
+        e.errors
+            .into_values()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+    })?;
+    let stores = store_service(&config).await?;
+    let created = stores.create(new).await.map_err(|e| e.to_string())?;
+    println!(
+        "{}\n  public (storefront):  {}\n  secret (back office): {}",
+        created.store.id,
+        created.public_key.key.expose(),
+        created.secret_key.key.expose()
+    );
+    eprintln!(
+        "created store {} {:?}; its keys are shown only now (store them safely)",
+        created.store.id, created.store.name
+    );
+    Ok(())
+}
+
+async fn list_stores(config: Config) -> Result<(), String> {
+    let stores = store_service(&config).await?;
+    let all = stores.all().await.map_err(|e| e.to_string())?;
+    println!("{:<20} {:<20} {:<8} name", "id", "created", "state");
+    for s in all {
+        let state = match (&s.deleted_at, s.is_default()) {
+            (Some(_), _) => "deleted",
+            (None, true) => "default",
+            (None, false) => "live",
+        };
+        println!(
+            "{:<20} {:<20} {:<8} {}",
+            s.id,
+            s.created_at.format("%Y-%m-%d %H:%M:%S"),
+            state,
+            s.name
+        );
+    }
+    Ok(())
+}
+
+async fn purge_store(config: Config, raw: &str) -> Result<(), String> {
+    use patron::service::stores::Purge;
+    let Some(id) = StoreId::parse(raw) else {
+        return Err(format!("no store {raw:?} (patron stores list shows them)"));
+    };
+    let stores = store_service(&config).await?;
+    match stores.purge(&id).await.map_err(|e| e.to_string())? {
+        Purge::Purged { customers } => {
+            println!(
+                "purged {id}: its {customers} customer(s), their orders and everything else it \
+                 held are erased"
+            );
+            Ok(())
+        }
+        Purge::NotFound => Err(format!("no store {raw:?} (patron stores list shows them)")),
+        Purge::Live => Err(format!(
+            "the store {id} is live: delete it first (DELETE /v1/stores/{id}), so that its keys \
+             stop working before its data goes"
+        )),
+        Purge::Default => Err("the default store cannot be purged".into()),
     }
 }
 

@@ -18,6 +18,7 @@ on_both_databases!(
     keys_revoke_takes_the_id_the_listed_prefix_or_the_whole_key,
     a_key_retired_by_the_cli_is_refused_by_a_running_server_at_once,
     key_commands_exit_cleanly_every_time,
+    stores_and_their_keys_are_managed_from_the_cli,
 );
 
 /// `patron` in `dir` with only the given variables (and PATH).
@@ -386,4 +387,243 @@ async fn key_commands_exit_cleanly_every_time(db: Database) {
             text(&out.stderr)
         );
     }
+}
+
+/// The operator's store commands beside a running server: `stores create` prints a key pair
+/// that works, `keys ... --store` acts on that store only, and `stores purge` erases a store
+/// deleted through the API (and refuses a live or the default one).
+async fn stores_and_their_keys_are_managed_from_the_cli(db: Database) {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("PATRON_DATABASE_URL", db.url.as_str())];
+    let ok = |args: &[&str]| {
+        let out = run(dir.path(), &env, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        (text(&out.stdout), text(&out.stderr))
+    };
+    let refused = |args: &[&str], needle: &str| {
+        let out = run(dir.path(), &env, args);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        let err = text(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(
+            !err.contains("Usage:"),
+            "a refusal, not a usage mistake: {err}"
+        );
+    };
+    let line_of = |list: &str, id: &str| -> Option<Vec<String>> {
+        list.lines()
+            .find(|l| l.starts_with(id))
+            .map(|l| l.split_whitespace().map(str::to_owned).collect())
+    };
+
+    let (list, _) = ok(&["stores", "list"]);
+    let default = line_of(&list, "store_default0000000").expect("the default store is listed");
+    assert_eq!(default[3], "default", "{list}");
+
+    let (out, err) = ok(&["stores", "create", "--name", "Shop B"]);
+    let id = out.lines().next().unwrap_or_default().trim().to_owned();
+    assert!(id.starts_with("store_") && id.len() == 20, "{out}");
+    let public = printed_after(&out, "public (storefront):").expect("public key shown");
+    let secret = printed_after(&out, "secret (back office):").expect("secret key shown");
+    assert!(
+        public.starts_with("pk_") && secret.starts_with("sk_"),
+        "{out}"
+    );
+    assert!(err.contains("shown only now"), "{err}");
+    let (list, _) = ok(&["stores", "list"]);
+    let line = line_of(&list, &id).expect("the new store is listed");
+    assert_eq!(line[3..], ["live", "Shop", "B"], "{list}");
+
+    let (keys, _) = ok(&["keys", "list", "--store", &id]);
+    let prefixes: Vec<&str> = keys
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(2))
+        .collect();
+    assert_eq!(prefixes.len(), 2, "{keys}");
+    for (key, prefix) in [(&public, prefixes[0]), (&secret, prefixes[1])] {
+        assert!(key.starts_with(prefix.trim_end_matches('…')), "{keys}");
+    }
+    let (extra, err) = ok(&["keys", "create", "--store", &id, "--secret"]);
+    let extra = extra.trim().to_owned();
+    assert!(
+        extra.starts_with("sk_") && err.contains(&id),
+        "{extra} {err}"
+    );
+    let (keys, _) = ok(&["keys", "list", "--store", &id]);
+    assert_eq!(keys.lines().count(), 4, "header and three keys: {keys}");
+    let (default_keys, _) = ok(&["keys", "list"]);
+    assert!(
+        !default_keys.contains(&extra[..9]) && !default_keys.contains(&public[..9]),
+        "the default store's list holds only its own keys: {default_keys}"
+    );
+    refused(
+        &["keys", "revoke", &extra],
+        "no live key of the default store",
+    );
+    refused(
+        &[
+            "keys",
+            "create",
+            "--store",
+            "store_AAAAAAAAAAAAAA",
+            "--public",
+        ],
+        "no store",
+    );
+    refused(&["keys", "list", "--store", "nope"], "no store");
+
+    // The keys work on a server, which also deletes the store (the API is the only way).
+    let port = database::free_port();
+    let bind = format!("127.0.0.1:{port}");
+    let admin = "ak_test_cliclicliclicli";
+    let mut served = Served::start(command(
+        dir.path(),
+        &[
+            ("PATRON_BIND", bind.as_str()),
+            ("PATRON_DATABASE_URL", db.url.as_str()),
+            ("PATRON_ADMIN_KEY", admin),
+            // Keys of its own, so that the first start makes none for the default store.
+            ("PATRON_PUBLIC_KEY", "pk_test_cliclicliclicli"),
+            ("PATRON_SECRET_KEY", DEFAULT_SECRET),
+            ("PATRON_LOG", "info"),
+        ],
+    ));
+    served.wait_stderr("patron is listening");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let base = format!("http://{bind}");
+    let get = |path: &str, key: &str| {
+        let req = client
+            .get(format!("{base}{path}"))
+            .header("X-Authorization", key);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let (status, merchant) = get("/v1/merchants", &public).await;
+    assert_eq!(
+        (status, merchant["id"].as_str()),
+        (200, Some(id.as_str())),
+        "{merchant}"
+    );
+    let (status, _) = get("/v1/customers", &extra).await;
+    assert_eq!(status, 200, "the key made by keys create --store works");
+    let create_customer = |key: &str| {
+        let req = client
+            .post(format!("{base}/v1/customers"))
+            .header("X-Authorization", key)
+            .json(&serde_json::json!({"email": "same@example.com"}));
+        async move {
+            let res = req.send().await.unwrap();
+            assert_eq!(res.status(), 201);
+            let body: serde_json::Value = res.json().await.unwrap();
+            body["id"].as_str().unwrap().to_owned()
+        }
+    };
+    create_customer(&secret).await;
+    let kept = create_customer(DEFAULT_SECRET).await;
+
+    let (revoked, _) = ok(&["keys", "revoke", "--store", &id, &extra]);
+    assert!(revoked.starts_with("revoked key_"), "{revoked}");
+    let (status, _) = get("/v1/customers", &extra).await;
+    assert_eq!(status, 401, "revoked through --store");
+
+    refused(&["stores", "purge", &id], "is live: delete it first");
+    refused(
+        &["stores", "purge", "store_default0000000"],
+        "default store cannot be purged",
+    );
+    refused(&["stores", "purge", "store_AAAAAAAAAAAAAA"], "no store");
+    let deleted = client
+        .delete(format!("{base}/v1/stores/{id}"))
+        .header("X-Authorization", admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 200);
+    let (list, _) = ok(&["stores", "list"]);
+    assert_eq!(
+        line_of(&list, &id).expect("still listed")[3],
+        "deleted",
+        "{list}"
+    );
+    refused(
+        &["keys", "create", "--store", &id, "--public"],
+        "is deleted",
+    );
+
+    let (purged, _) = ok(&["stores", "purge", &id]);
+    assert!(
+        purged.contains(&id) && purged.contains("1 customer"),
+        "{purged}"
+    );
+    let (list, _) = ok(&["stores", "list"]);
+    assert!(
+        line_of(&list, &id).is_none(),
+        "purged: gone from the list: {list}"
+    );
+    assert!(line_of(&list, "store_default0000000").is_some(), "{list}");
+    let (keys, _) = ok(&["keys", "list", "--store", "store_default0000000"]);
+    assert_eq!(keys, default_keys, "the default store is untouched");
+    let (status, customer) = get(&format!("/v1/customers/{kept}"), DEFAULT_SECRET).await;
+    assert_eq!(
+        status, 200,
+        "the default store's customer of the same email stays: {customer}"
+    );
+    refused(&["stores", "purge", &id], "no store");
+}
+
+const DEFAULT_SECRET: &str = "sk_test_cliclicliclicli";
+
+#[test]
+fn store_command_mistakes_are_named_before_the_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, needle) in [
+        (
+            &["stores", "create"][..],
+            "stores create needs --name <name>",
+        ),
+        (
+            &["stores", "create", "--name"],
+            "stores create needs --name <name>",
+        ),
+        (&["stores", "purge"], "stores purge needs the id"),
+        (&["stores", "frob"], "unknown stores command \"frob\""),
+        (&["keys", "list", "--store"], "--store needs a store id"),
+        (
+            &["keys", "list", "--store", "a", "--store", "b"],
+            "--store is given twice",
+        ),
+        (
+            &["keys", "create", "--store", "store_AAAAAAAAAAAAAA"],
+            "keys create",
+        ),
+        (
+            &["keys", "list", "extra"],
+            "unexpected arguments after \"keys list\"",
+        ),
+    ] {
+        let out = run(dir.path(), &[], args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with(&format!("patron: {needle}")),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains("Usage:") && err.contains("stores purge <id>"),
+            "{err}"
+        );
+    }
+    assert!(
+        !dir.path().join("patron.db").exists(),
+        "a mistake stops before any database is opened"
+    );
 }

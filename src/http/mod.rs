@@ -12,11 +12,13 @@ pub mod fields;
 pub mod health;
 pub mod known_fields;
 pub mod login;
+pub mod merchants;
 pub mod nul;
 pub mod openapi;
 pub mod orders;
 pub mod pagination;
 pub mod request_id;
+pub mod stores;
 
 use std::sync::Arc;
 
@@ -270,6 +272,8 @@ pub fn configure(state: AppState) -> impl FnOnce(&mut web::ServiceConfig) {
                             .route(web::put().to(customers::update))
                             .route(web::delete().to(customers::delete)),
                     )
+                    .configure(stores::routes)
+                    .configure(merchants::routes)
                     .service(web::redirect("/docs", "/docs/").permanent())
                     .service(
                         SwaggerUi::new("/docs/{_:.*}")

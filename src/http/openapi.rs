@@ -4,7 +4,9 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, customers, email_change, error, health, login, orders, pagination};
+use super::{
+    accounts, customers, email_change, error, health, login, merchants, orders, pagination, stores,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +23,8 @@ use super::{accounts, customers, email_change, error, health, login, orders, pag
         accounts::reset_verify, accounts::reset, accounts::logout_all, email_change::confirm,
         orders::create, orders::list, orders::get, orders::update,
         orders::list_for_customer, orders::get_for_customer,
+        stores::create, stores::list, stores::get, stores::update, stores::delete,
+        merchants::about,
         health::healthz, health::readyz,
     ),
     components(schemas(
@@ -37,6 +41,10 @@ use super::{accounts, customers, email_change, error, health, login, orders, pag
         accounts::RegisterRequest, accounts::TokenRequest, accounts::PasswordLoginRequest,
         accounts::ResetEmailRequest, accounts::ResetRequest, accounts::TokenValidity,
         accounts::PasswordChanged,
+        stores::StoreView, stores::StoreCreated, stores::StoreCreate, stores::StoreUpdate,
+        stores::StoreDeleted, stores::StoreList,
+        merchants::MerchantView, merchants::MerchantHas, merchants::MerchantAnalytics,
+        merchants::MerchantGoogleAnalytics, merchants::MerchantGoogleSettings,
     )),
     modifiers(&SecuritySchemes, &CommonErrors, &Constraints, &Links),
     tags(
@@ -44,6 +52,8 @@ use super::{accounts, customers, email_change, error, health, login, orders, pag
         (name = "login", description = "Magic links, sessions and the JWT keys"),
         (name = "accounts", description = "Password accounts: registration, login, reset"),
         (name = "orders", description = "Orders, for the merchant and for the customer who placed them"),
+        (name = "stores", description = "The operator's stores (PATRON_ADMIN_KEY; off without it)"),
+        (name = "merchants", description = "The caller's store, as Chec's merchant"),
         (name = "health", description = "Liveness and readiness"),
     )
 )]
@@ -59,6 +69,13 @@ impl Modify for SecuritySchemes {
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "X-Authorization",
                 "Merchant API key: pk_... (storefront) or sk_... (back office)",
+            ))),
+        );
+        components.add_security_scheme(
+            "admin_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Authorization",
+                "The operator's key (PATRON_ADMIN_KEY, ak_...): the store API only",
             ))),
         );
         components.add_security_scheme(
@@ -182,6 +199,8 @@ fn free_text_patterns(openapi: &mut utoipa::openapi::OpenApi) {
         ("CustomerUpdate", NAMES),
         ("RegisterRequest", NAMES),
         ("OrderCustomerInput", NAMES),
+        ("StoreCreate", &["name", "mail_subject"]),
+        ("StoreUpdate", &["name", "mail_subject"]),
         (
             "LineItemInput",
             &["product_name", "product_sku", "product_id"],
@@ -198,7 +217,7 @@ fn free_text_patterns(openapi: &mut utoipa::openapi::OpenApi) {
             let Some(RefOr::T(Schema::Object(field))) = object.properties.get_mut(*name) else {
                 continue;
             };
-            field.pattern = Some(if *name == "product_name" {
+            field.pattern = Some(if matches!(*name, "product_name" | "name") {
                 non_blank_text_pattern()
             } else {
                 text_pattern()
@@ -365,6 +384,12 @@ impl Modify for Links {
                 SESSION_CUSTOMER,
             ),
         ];
+        const STORE_ID: &[(&str, &str)] = &[("store_id", "$response.body#/id")];
+        let store: &[Chain] = &[
+            ("GetStore", "get_store", STORE_ID),
+            ("UpdateStore", "update_store", STORE_ID),
+            ("DeleteStore", "delete_store", STORE_ID),
+        ];
         let order: &[Chain] = &[
             ("GetOrder", "get_order", ORDER_ID),
             ("UpdateOrder", "update_order", ORDER_ID),
@@ -379,6 +404,9 @@ impl Modify for Links {
             ("login_with_password", "200", session),
             ("create_order", "201", order),
             ("get_order", "200", order),
+            ("create_store", "201", store),
+            ("get_store", "200", store),
+            ("update_store", "200", store),
         ];
         for op in operations_mut(openapi) {
             let Some((_, status, chains)) = sources

@@ -6,6 +6,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::{assert_error, status_json, Backend, TestApp, SECRET_KEY};
+use crate::store_api::{spawn as spawn_with_stores, ADMIN_KEY, DEFAULT_STORE};
 
 async fn document(app: &TestApp) -> Value {
     app.client
@@ -20,10 +21,24 @@ async fn document(app: &TestApp) -> Value {
 
 const METHODS: [&str; 4] = ["get", "post", "put", "delete"];
 
-/// The document's paths with real ids in place of the templates.
+/// The document's paths with real ids in place of the templates (stores: the default one).
 fn concrete(path: &str, customer: &str, order: &str) -> String {
     path.replace("{customer_id}", customer)
         .replace("{order_id}", order)
+        .replace("{store_id}", DEFAULT_STORE)
+}
+
+/// The key an operation documents: the admin key for the store API, else the secret key.
+fn key_for(op: &Value) -> &'static str {
+    let schemes = op["security"].as_array().into_iter().flatten();
+    if schemes
+        .filter_map(Value::as_object)
+        .any(|s| s.contains_key("admin_key"))
+    {
+        ADMIN_KEY
+    } else {
+        SECRET_KEY
+    }
 }
 
 async fn seeded(app: &TestApp) -> (String, String) {
@@ -48,7 +63,7 @@ async fn seeded(app: &TestApp) -> (String, String) {
 /// A body of `{}` is refused naming exactly the fields the document marks required (the
 /// customer of an order is documented as `customer_id` or `customer`).
 async fn required_fields_are_what_the_server_requires(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = spawn_with_stores(backend).await;
     let (customer, order) = seeded(&app).await;
     let doc = document(&app).await;
     let mut checked = 0;
@@ -77,7 +92,7 @@ async fn required_fields_are_what_the_server_requires(backend: Backend) {
             let res = app
                 .client
                 .request(method.to_uppercase().parse().unwrap(), app.url(&url))
-                .header("X-Authorization", SECRET_KEY)
+                .header("X-Authorization", key_for(op))
                 .json(&json!({}))
                 .send()
                 .await
@@ -103,7 +118,7 @@ async fn required_fields_are_what_the_server_requires(backend: Backend) {
 /// Every documented path answers 405 with `Allow` naming exactly its documented methods (and
 /// HEAD beside GET) to any other method.
 async fn other_methods_are_405_with_allow(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = spawn_with_stores(backend).await;
     let doc = document(&app).await;
     for (path, item) in doc["paths"].as_object().unwrap() {
         let mut allowed: Vec<&str> = METHODS
@@ -195,6 +210,9 @@ async fn links_lead_to_operations_that_take_the_ids(backend: Backend) {
         ("create_customer", "201", "DeleteCustomer"),
         ("create_order", "201", "GetOrder"),
         ("create_order", "201", "UpdateOrder"),
+        ("create_store", "201", "GetStore"),
+        ("create_store", "201", "UpdateStore"),
+        ("create_store", "201", "DeleteStore"),
     ] {
         assert!(
             operations[source]["responses"][status]["links"][name].is_object(),

@@ -22,5 +22,6 @@ mod schema_parity;
 mod security;
 mod security_links;
 mod smtp;
+mod store_api;
 mod stores;
 mod unicode;

@@ -10,10 +10,11 @@
 #   bearer         Authorization: Bearer <customer JWT>, all but logout/logout-all (they would
 #                  end the session half-way through the pass)
 #   bearer-logout  logout and logout-all alone, with a fresh JWT
+#   admin          X-Authorization: the admin key (PATRON_ADMIN_KEY), the store API alone
 # Before each pass a customer, an order and a JWT are seeded (seed.py); their ids are offered to
 # the generator as dictionary values for path/body `customer_id`, `order_id` and body `email`
-# (half of the draws), so the 200 answers of the read/update operations get validated too, not
-# only 404s.
+# (half of the draws), and the default store's id for path `store_id`, so the 200 answers of the
+# read/update operations get validated too, not only 404s.
 #
 # Checks: not_a_server_error and response_schema_conformance (the issue's two), plus
 # status_code_conformance (an undocumented status is a spec bug: 401/403/404/405/413/422/429 are
@@ -25,7 +26,7 @@
 #
 # Knobs (environment): PATRON_BIN (default <repo>/target/debug/patron, built with `cargo build`
 # when missing), FUZZ_SEED (20261125), FUZZ_MAX_EXAMPLES (30 per operation and phase),
-# FUZZ_RUN_TIMEOUT (180 s per pass), FUZZ_BUDGET (420 s for all passes together; a pass that is
+# FUZZ_RUN_TIMEOUT (180 s per pass), FUZZ_BUDGET (480 s for all passes together; a pass that is
 # cut short or cannot start counts as failed), FUZZ_ST_ARGS (extra `st run` options, split on
 # spaces, e.g. `--report junit,har`). Output of every pass and patron's log are kept in
 # tests/fuzz/out/ (gitignored). Exits non-zero on any failure; the last line is
@@ -38,9 +39,11 @@ cd "$here"
 seed="${FUZZ_SEED:-20261125}"
 max_examples="${FUZZ_MAX_EXAMPLES:-30}"
 run_timeout="${FUZZ_RUN_TIMEOUT:-180}"
-budget="${FUZZ_BUDGET:-420}"
+budget="${FUZZ_BUDGET:-480}"
 public_key=pk_test_fuzzfuzzfuzz
 secret_key=sk_test_fuzzfuzzfuzz
+admin_key=ak_test_fuzzfuzzfuzz
+default_store=store_default0000000
 checks="${FUZZ_CHECKS:-all}"
 phases=examples,coverage,fuzzing,stateful
 
@@ -115,7 +118,7 @@ start_server() {
   (
     cd "$work"
     exec env PATRON_BIND="127.0.0.1:$port" PATRON_DATABASE_URL="$db_url" \
-      PATRON_PUBLIC_KEY="$public_key" PATRON_SECRET_KEY="$secret_key" \
+      PATRON_PUBLIC_KEY="$public_key" PATRON_SECRET_KEY="$secret_key" PATRON_ADMIN_KEY="$admin_key" \
       PATRON_RATE_LIMIT_EMAIL_TOKEN_PER_MINUTE=0 PATRON_RATE_LIMIT_EXCHANGE_PER_MINUTE=0 \
       PATRON_RATE_LIMIT_LOGIN_PER_MINUTE=0 PATRON_LOG=warn "$bin" serve
   ) >"$log" 2>&1 &
@@ -147,7 +150,7 @@ record() { # record DB PASS STATUS DETAIL
 }
 
 # run_pass DB PASS CREDENTIAL [schemathesis filter options...]
-#   CREDENTIAL: secret | public (merchant_key) or bearer (customer_jwt)
+#   CREDENTIAL: secret | public (merchant_key), bearer (customer_jwt) or admin (admin_key)
 run_pass() {
   local db="$1" pass="$2" credential="$3"
   shift 3
@@ -181,6 +184,8 @@ api_key = \"$secret_key\"" ;;
 api_key = \"$public_key\"" ;;
     bearer) auth_block="[auth.openapi.customer_jwt]
 bearer = \"$JWT\"" ;;
+    admin) auth_block="[auth.openapi.admin_key]
+api_key = \"$admin_key\"" ;;
     *) echo "unknown credential $credential" >&2; return 1 ;;
   esac
 
@@ -192,12 +197,15 @@ values = ["$CUSTOMER_ID"]
 values = ["$ORDER_ID"]
 [dictionaries.emails]
 values = ["$EMAIL"]
+[dictionaries.store_ids]
+values = ["$default_store"]
 
 [parameters]
 "path.customer_id" = { dictionary = "customer_ids", probability = 0.5 }
 "path.order_id" = { dictionary = "order_ids", probability = 0.5 }
 "body.customer_id" = { dictionary = "customer_ids", probability = 0.5 }
 "body.email" = { dictionary = "emails", probability = 0.5 }
+"path.store_id" = { dictionary = "store_ids", probability = 0.5 }
 
 # The pass's one credential, given per security scheme: Schemathesis then knows which scheme
 # each request carries, so its authentication checks (a missing or broken credential must be
@@ -260,6 +268,7 @@ fuzz_database() {
   # Two operations and no links between them: nothing to chain statefully.
   pass_phases=examples,coverage,fuzzing run_pass "$db" bearer-logout bearer \
     --include-path-regex '^/v1/customers/logout(-all)?$' || { stop_server; return 0; }
+  run_pass "$db" admin admin --include-path-regex '^/v1/stores' || { stop_server; return 0; }
   stop_server
   local panics
   panics="$(grep -c 'panicked' "$out/$db-patron.log" || true)"
