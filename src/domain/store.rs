@@ -128,8 +128,10 @@ pub struct StoreInput {
     pub order_reference_prefix: Option<Option<String>>,
 }
 
+/// Text settings are kept as sent (the length the document states is the length checked);
+/// only a blank one counts as missing.
 fn name(c: &mut Collector, raw: Option<String>) -> Option<String> {
-    match raw.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) {
+    match raw.filter(|n| !n.trim().is_empty()) {
         None => {
             c.add("name_required", "name", "The name field is required.");
             None
@@ -145,7 +147,7 @@ fn setting<T>(
     parse: impl FnOnce(&str) -> Result<T, ValidationError>,
 ) -> Option<Option<T>> {
     let raw = raw?;
-    match raw.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+    match raw.as_deref().filter(|v| !v.trim().is_empty()) {
         None => Some(None),
         Some(v) => c.take(parse(v)).map(Some),
     }
@@ -174,7 +176,7 @@ pub fn parse_currency(raw: &str) -> Result<Currency, ValidationError> {
 }
 
 pub fn parse_country(raw: &str) -> Result<String, ValidationError> {
-    let code = raw.to_ascii_uppercase();
+    let code = raw.trim().to_ascii_uppercase();
     match code.parse::<iso_country::Country>() {
         Ok(_) if code.len() == 2 => Ok(code),
         _ => Err(ValidationError::field(
@@ -314,7 +316,7 @@ mod tests {
 
     fn input() -> StoreInput {
         StoreInput {
-            name: Some(Some(" Shop B ".into())),
+            name: Some(Some("Shop B".into())),
             ..StoreInput::default()
         }
     }

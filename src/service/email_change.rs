@@ -36,6 +36,7 @@ pub enum ConfirmError {
 /// Mails the new address a confirmation (or, when it already has an account, a note that
 /// nothing changed: the customer asking learns nothing either way). Sends nothing past the
 /// new address's mail limits (the caller is not told; the log says so). Says whether a mail was queued.
+#[allow(clippy::too_many_arguments)]
 pub fn request(
     conn: &mut DbConnection,
     store: &Store,

@@ -63,10 +63,13 @@ pub enum Purge {
     Default,
 }
 
+/// Each store read, with when it was read.
+type Cache = Arc<Mutex<HashMap<StoreId, (Instant, Arc<Store>)>>>;
+
 #[derive(Clone)]
 pub struct StoreService {
     db: Db,
-    cache: Arc<Mutex<HashMap<StoreId, (Instant, Arc<Store>)>>>,
+    cache: Cache,
 }
 
 fn row_to_store(row: StoreRow) -> Store {

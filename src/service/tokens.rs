@@ -136,6 +136,7 @@ pub fn mail_link(
 /// [`mail_link`] for a known customer, unless their address is past its limits (see
 /// [`email_allowed`]): then the throttled request is logged and recorded, and nothing is sent.
 /// Says whether a mail was queued.
+#[allow(clippy::too_many_arguments)]
 pub fn mail_link_unless_throttled(
     conn: &mut DbConnection,
     store: &Store,
