@@ -128,26 +128,28 @@ pub struct StoreInput {
     pub order_reference_prefix: Option<Option<String>>,
 }
 
-/// Text settings are kept as sent (the length the document states is the length checked);
-/// only a blank one counts as missing.
+/// Text is checked as sent (the length the document states is the length checked), then
+/// kept without surrounding white space; a blank one counts as missing.
 fn name(c: &mut Collector, raw: Option<String>) -> Option<String> {
     match raw.filter(|n| !n.trim().is_empty()) {
         None => {
             c.add("name_required", "name", "The name field is required.");
             None
         }
-        Some(n) => c.take(text("name", n, MAX_NAME_LEN)),
+        Some(n) => c
+            .take(text("name", n, MAX_NAME_LEN))
+            .map(|n| n.trim().to_owned()),
     }
 }
 
-/// Each setting's parser: blank text counts as `null`.
+/// Each setting's parser, given the value as sent (each checks the length the document
+/// states on that); blank text counts as `null`.
 fn setting<T>(
     c: &mut Collector,
     raw: Option<Option<String>>,
     parse: impl FnOnce(&str) -> Result<T, ValidationError>,
 ) -> Option<Option<T>> {
-    let raw = raw?;
-    match raw.as_deref().filter(|v| !v.trim().is_empty()) {
+    match raw?.as_deref().filter(|v| !v.trim().is_empty()) {
         None => Some(None),
         Some(v) => c.take(parse(v)).map(Some),
     }
@@ -198,13 +200,14 @@ pub fn parse_mail_from(raw: &str) -> Result<String, ValidationError> {
     if raw.chars().any(char::is_control) {
         return Err(invalid());
     }
+    let raw = raw.trim();
     raw.parse::<lettre::message::Mailbox>()
         .map(|_| raw.to_owned())
         .map_err(|_| invalid())
 }
 
 pub fn parse_subject(raw: &str) -> Result<String, ValidationError> {
-    text("mail_subject", raw.to_owned(), MAX_SUBJECT_LEN)
+    text("mail_subject", raw.to_owned(), MAX_SUBJECT_LEN).map(|s| s.trim().to_owned())
 }
 
 pub fn parse_reference_prefix(raw: &str) -> Result<String, ValidationError> {
@@ -326,7 +329,18 @@ mod tests {
         let new = input().into_new().unwrap();
         assert_eq!(new.name, "Shop B");
         assert_eq!(new.settings, StoreSettings::default());
-        for name in [None, Some(None), Some(Some("  ".to_owned()))] {
+        let padded = StoreInput {
+            name: Some(Some(" Shop B ".into())),
+            ..input()
+        };
+        assert_eq!(padded.into_new().unwrap().name, "Shop B");
+        let too_long = format!("{} ", "a".repeat(MAX_NAME_LEN));
+        for name in [
+            None,
+            Some(None),
+            Some(Some("  ".to_owned())),
+            Some(Some(too_long)),
+        ] {
             let e = StoreInput { name, ..input() }.into_new().unwrap_err();
             assert!(e.errors.contains_key("name"), "{e:?}");
         }
