@@ -147,6 +147,13 @@ pub fn authorization(req: &HttpRequest) -> Authorization {
     }
 }
 
+/// The `X-Authorization` header: `None` when absent, `Some(None)` when its bytes are not text.
+pub fn merchant_key(req: &HttpRequest) -> Option<Option<String>> {
+    req.headers()
+        .get(MERCHANT_KEY_HEADER)
+        .map(|v| v.to_str().ok().map(|s| s.trim().to_owned()))
+}
+
 /// A merchant key (`pk_...`, `sk_...`) in the bearer header is a common mistake; a customer
 /// JWT never starts so. Told by its shape alone, without checking the key.
 fn is_merchant_key(token: &str) -> bool {
@@ -165,7 +172,7 @@ fn admin_key_refused() -> ApiError {
     }
 }
 
-fn invalid_key() -> ApiError {
+pub(crate) fn invalid_key() -> ApiError {
     ApiError::Unauthenticated {
         code: "invalid_api_key",
         message: "The API key is not valid, or has been revoked.",
@@ -184,11 +191,7 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let authorization = authorization(req);
-        // `Some(None)`: a header whose bytes are not text.
-        let key = req
-            .headers()
-            .get(MERCHANT_KEY_HEADER)
-            .map(|v| v.to_str().ok().map(|s| s.trim().to_owned()));
+        let key = merchant_key(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal("app state missing".into()))?;
             let bearer = match authorization {
