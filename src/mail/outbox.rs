@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use tokio::sync::Notify;
 
+use super::templates::Rendered;
 use super::{MailError, Mailer, OutgoingMail};
 use crate::config::Config;
 use crate::db::outbox::{self as q, NewMessage};
@@ -25,6 +26,23 @@ use crate::domain::store::Store;
 const BATCH: i64 = 1;
 /// Old sent/failed rows, expired tokens and sessions are cleaned up this often.
 const JANITOR_EVERY: Duration = Duration::from_secs(600);
+
+/// Queues a rendered mail of `store` to `recipient` inside the caller's transaction.
+pub fn enqueue_mail(
+    conn: &mut DbConnection,
+    store: &Store,
+    recipient: &str,
+    mail: &Rendered,
+) -> diesel::QueryResult<String> {
+    enqueue(
+        conn,
+        store,
+        recipient,
+        &mail.subject,
+        &mail.text,
+        &mail.html,
+    )
+}
 
 /// Queues a message of `store` (its sender, and its data for a purge) inside the caller's
 /// transaction.

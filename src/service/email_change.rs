@@ -85,14 +85,7 @@ pub fn request(
         };
         templates::email_change_confirm(customer.firstname.as_deref(), confirmation, ttl.as_secs())
     };
-    outbox::enqueue(
-        conn,
-        store,
-        new_email.as_str(),
-        &mail.subject,
-        &mail.text,
-        &mail.html,
-    )?;
+    outbox::enqueue_mail(conn, store, new_email.as_str(), &mail)?;
     Ok(true)
 }
 
@@ -137,13 +130,6 @@ pub fn confirm(
     tokens_q::void_all_unused(conn, scope, &old.id)?;
     audit::record(conn, scope, Event::EmailChanged, Some(&old.id), meta)?;
     let notice = templates::email_changed(old.firstname.as_deref(), &mask(new_email.as_str()));
-    outbox::enqueue(
-        conn,
-        store,
-        &old.email,
-        &notice.subject,
-        &notice.text,
-        &notice.html,
-    )?;
+    outbox::enqueue_mail(conn, store, &old.email, &notice)?;
     customers_q::find(conn, scope, &old.id)?.ok_or(ConfirmError::InvalidToken)
 }

@@ -122,14 +122,7 @@ pub fn mail_link(
     let scope = Scope::new(&store.id);
     let token = issue(conn, scope, &customer.id, purpose, ttl)?;
     let mail = write(customer.firstname.as_deref(), &token);
-    outbox::enqueue(
-        conn,
-        store,
-        &customer.email,
-        &mail.subject,
-        &mail.text,
-        &mail.html,
-    )?;
+    outbox::enqueue_mail(conn, store, &customer.email, &mail)?;
     audit::record(conn, scope, Event::TokenCreated, Some(&customer.id), meta)
 }
 
@@ -190,13 +183,6 @@ pub fn after_password_change(
     )?;
     audit::record(conn, scope, Event::PasswordChange, Some(&customer.id), meta)?;
     let mail = templates::password_changed(customer.firstname.as_deref());
-    outbox::enqueue(
-        conn,
-        store,
-        &customer.email,
-        &mail.subject,
-        &mail.text,
-        &mail.html,
-    )?;
+    outbox::enqueue_mail(conn, store, &customer.email, &mail)?;
     Ok(())
 }
