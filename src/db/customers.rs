@@ -237,23 +237,7 @@ pub fn delete(conn: &mut DbConnection, scope: Scope<'_>, id: &str) -> QueryResul
         .map(|n| n > 0)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortColumn {
-    CreatedAt,
-    UpdatedAt,
-    Email,
-    Firstname,
-    Lastname,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    /// Substring over email and names, ignoring case (folded here, see `domain::fold`; text
-    /// lower-cased beforehand folds the same).
-    pub query: Option<String>,
-    pub email_normalized: Option<String>,
-    pub external_id: Option<String>,
-}
+pub use crate::domain::customer::{Filter, SortColumn};
 
 /// The search condition. On PostgreSQL each of its three LIKEs is served by a trigram index on
 /// the same column (migrations/postgres/*_unicode_fold), which the column, and not an

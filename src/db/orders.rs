@@ -115,11 +115,7 @@ pub fn anonymise_for_customer(
         .execute(conn)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortColumn {
-    CreatedAt,
-    UpdatedAt,
-}
+pub use crate::domain::order::SortColumn;
 
 type Boxed<'a> = orders::BoxedQuery<'a, <DbConnection as diesel::Connection>::Backend>;
 

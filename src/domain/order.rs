@@ -38,6 +38,13 @@ pub const ADDRESS_FIELDS: &[&str] = &[
     "delivery_instructions",
 ];
 
+/// What an order list is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortColumn {
+    CreatedAt,
+    UpdatedAt,
+}
+
 /// Who bought: an existing customer, or an email that finds or creates one.
 #[derive(Debug, Clone)]
 pub enum Buyer {

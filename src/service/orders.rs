@@ -9,9 +9,9 @@ use crate::db::scope::Scope;
 use crate::domain::store::Store;
 
 use crate::db::customers::{self as customers_q, CustomerRow};
-use crate::db::orders::{self as q, OrderChanges, OrderRow, SortColumn};
+use crate::db::orders::{self as q, OrderChanges, OrderRow};
 use crate::db::{self, write_tx, Db, DbConnection, DbError};
-use crate::domain::order::{Buyer, NewOrder};
+use crate::domain::order::{Buyer, NewOrder, SortColumn};
 use crate::domain::paging::{Page, SortDirection};
 use crate::domain::{random, CustomerId, LineItemId, OrderId, ValidationError};
 

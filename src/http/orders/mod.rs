@@ -23,8 +23,8 @@ use super::customers::path_customer_id;
 use super::error::{ApiError, ErrorBody};
 use super::pagination::{PageParams, Paginated};
 use super::AppState;
-use crate::db::orders::SortColumn;
-use crate::domain::order::{self, object};
+
+use crate::domain::order::{self, object, SortColumn};
 use crate::domain::validation::Collector;
 use crate::domain::{CustomerId, OrderId};
 use crate::service::orders::{OrderListQuery, OrderPatch};
