@@ -100,6 +100,12 @@ impl Meta {
     }
 }
 
+impl From<Map<String, Value>> for Meta {
+    fn from(map: Map<String, Value>) -> Self {
+        Meta(map)
+    }
+}
+
 /// Everything needed to create a customer, already valid.
 #[derive(Debug, Clone)]
 pub struct NewCustomer {

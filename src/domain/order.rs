@@ -3,9 +3,10 @@
 use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
+use super::customer::Meta;
 use super::money::{parse_amount, Currency, MAX_MINOR};
 use super::validation::{text, Collector, ValidationError};
-use super::{CustomerId, Email};
+use super::{CustomerId, Email, LineItemId, OrderId};
 
 pub const MAX_LINE_ITEMS: usize = 500;
 pub const MAX_QUANTITY: i64 = 1_000_000;
@@ -92,6 +93,79 @@ impl NewOrder {
 
     pub fn total(&self) -> i64 {
         self.subtotal() + self.shipping_price + self.tax
+    }
+}
+
+/// A line of a recorded order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineItem {
+    pub id: LineItemId,
+    pub product_id: Option<String>,
+    pub product_name: String,
+    pub product_sku: Option<String>,
+    pub quantity: i64,
+    /// Unit price in minor units.
+    pub price: i64,
+}
+
+impl LineItem {
+    /// Unit price times quantity, in minor units.
+    pub fn line_total(&self) -> i64 {
+        self.price.saturating_mul(self.quantity)
+    }
+}
+
+/// Who placed an order, as they were when it was recorded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BuyerSnapshot {
+    pub email: Option<String>,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// A recorded order, as read back: every stored part already decoded, so an order that could
+/// not be read never gets this far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub id: OrderId,
+    /// `None` once the customer was erased.
+    pub customer_id: Option<CustomerId>,
+    pub customer_reference: String,
+    pub currency: Currency,
+    pub status: String,
+    pub status_payment: String,
+    pub status_fulfillment: String,
+    /// Amounts in minor units.
+    pub subtotal: i64,
+    pub shipping_price: i64,
+    pub tax: i64,
+    pub total: i64,
+    pub line_items: Vec<LineItem>,
+    /// Addresses (`ADDRESS_FIELDS` and `meta`), `None` when not given or erased.
+    pub shipping: Option<Map<String, Value>>,
+    pub billing: Option<Map<String, Value>>,
+    /// `None` once the customer was erased.
+    pub buyer: Option<BuyerSnapshot>,
+    /// The merchant's own ids for the order.
+    pub references: Meta,
+    pub meta: Meta,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Order {
+    /// What was paid: the total once the payment came in (`paid`, and the refunded states,
+    /// which were paid first), 0 before.
+    pub fn total_paid(&self) -> i64 {
+        if matches!(
+            self.status_payment.as_str(),
+            "paid" | "refunded" | "partially_refunded"
+        ) {
+            self.total
+        } else {
+            0
+        }
     }
 }
 
