@@ -5,7 +5,7 @@
 mod input;
 mod view;
 
-use input::{parse_new_order, status_change};
+use input::parse_new_order;
 pub use input::{LineItemInput, OrderCreate, OrderCustomerInput, OrderUpdate};
 pub use view::{
     render, CurrencyView, LineItemView, OrderList, OrderTotals, OrderView, ShippingLine, TaxView,
@@ -23,7 +23,7 @@ use super::error::{ApiError, ErrorBody};
 use super::pagination::{PageParams, Paginated};
 use super::AppState;
 
-use crate::domain::order::{self, object, SortColumn};
+use crate::domain::order::{self, object, status_change, SortColumn};
 use crate::domain::validation::Collector;
 use crate::domain::{CustomerId, OrderId};
 use crate::service::orders::{OrderListQuery, OrderPatch};
