@@ -68,6 +68,20 @@ pub struct NewLineItem {
     pub price: i64,
 }
 
+impl NewLineItem {
+    /// The line as recorded, under an id of its own.
+    pub fn record(&self) -> LineItem {
+        LineItem {
+            id: LineItemId::generate(),
+            product_id: self.product_id.clone(),
+            product_name: self.product_name.clone(),
+            product_sku: self.product_sku.clone(),
+            quantity: self.quantity,
+            price: self.price,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewOrder {
     pub buyer: Buyer,

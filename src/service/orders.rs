@@ -12,9 +12,9 @@ use crate::db::customers::{self as customers_q, CustomerRow};
 use crate::db::orders::{self as q, OrderChanges, OrderRow, UnreadableOrder};
 use crate::db::{self, write_tx, Db, DbConnection, DbError};
 use crate::domain::customer::Meta;
-use crate::domain::order::{Buyer, BuyerSnapshot, LineItem, NewOrder, Order, SortColumn};
+use crate::domain::order::{Buyer, BuyerSnapshot, NewLineItem, NewOrder, Order, SortColumn};
 use crate::domain::paging::{Page, SortDirection};
-use crate::domain::{random, CustomerId, LineItemId, OrderId, ValidationError};
+use crate::domain::{random, CustomerId, OrderId, ValidationError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
@@ -163,18 +163,7 @@ impl OrderService {
                             customer.phone.clone(),
                         ),
                     };
-                    let line_items = order
-                        .line_items
-                        .iter()
-                        .map(|l| LineItem {
-                            id: LineItemId::generate(),
-                            product_id: l.product_id.clone(),
-                            product_name: l.product_name.clone(),
-                            product_sku: l.product_sku.clone(),
-                            quantity: l.quantity,
-                            price: l.price,
-                        })
-                        .collect();
+                    let line_items = order.line_items.iter().map(NewLineItem::record).collect();
                     let now = db::now();
                     let created = order.created.unwrap_or(now);
                     let reference = match &order.customer_reference {
