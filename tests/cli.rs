@@ -11,9 +11,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use database::Database;
+use database::TestDb;
 
-on_both_databases!(
+on_both_backends!(
+    processes:
     keys_are_shown_on_the_first_start_that_serves,
     keys_revoke_takes_the_id_the_listed_prefix_or_the_whole_key,
     a_key_retired_by_the_cli_is_refused_by_a_running_server_at_once,
@@ -127,14 +128,14 @@ fn printed_after(out: &str, label: &str) -> Option<String> {
 
 /// The port is taken on the very first start: that start fails and makes no keys, so the next
 /// start, which serves, is the one that shows them (and they work).
-async fn keys_are_shown_on_the_first_start_that_serves(db: Database) {
+async fn keys_are_shown_on_the_first_start_that_serves(db: TestDb) {
     let dir = tempfile::tempdir().unwrap();
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let bind = format!("127.0.0.1:{port}");
     let env = [
         ("PATRON_BIND", bind.as_str()),
-        ("PATRON_DATABASE_URL", db.url.as_str()),
+        ("PATRON_DATABASE_URL", db.env_url()),
         ("PATRON_LOG", "info"),
     ];
 
@@ -186,9 +187,9 @@ async fn keys_are_shown_on_the_first_start_that_serves(db: Database) {
     assert_eq!(res.status(), 403, "the shown public key is a public key");
 }
 
-async fn keys_revoke_takes_the_id_the_listed_prefix_or_the_whole_key(db: Database) {
+async fn keys_revoke_takes_the_id_the_listed_prefix_or_the_whole_key(db: TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let env = [("PATRON_DATABASE_URL", db.url.as_str())];
+    let env = [("PATRON_DATABASE_URL", db.env_url())];
     let create = || {
         let out = run(dir.path(), &env, &["keys", "create", "--secret"]);
         assert!(out.status.success(), "{}", text(&out.stderr));
@@ -296,7 +297,7 @@ fn cli_commands_say_which_database_they_act_on() {
 
 /// `patron keys retire-jwt` in another process: the running server refuses tokens signed by
 /// that key on the very next request (the README says "at once"), and keeps serving new ones.
-async fn a_key_retired_by_the_cli_is_refused_by_a_running_server_at_once(db: Database) {
+async fn a_key_retired_by_the_cli_is_refused_by_a_running_server_at_once(db: TestDb) {
     use base64::Engine;
     let dir = tempfile::tempdir().unwrap();
     let port = database::free_port();
@@ -304,7 +305,7 @@ async fn a_key_retired_by_the_cli_is_refused_by_a_running_server_at_once(db: Dat
     let (pk, sk) = ("pk_test_cliclicliclicli", "sk_test_cliclicliclicli");
     let env = [
         ("PATRON_BIND", bind.as_str()),
-        ("PATRON_DATABASE_URL", db.url.as_str()),
+        ("PATRON_DATABASE_URL", db.env_url()),
         ("PATRON_PUBLIC_KEY", pk),
         ("PATRON_SECRET_KEY", sk),
         ("PATRON_LOG", "info"),
@@ -354,7 +355,7 @@ async fn a_key_retired_by_the_cli_is_refused_by_a_running_server_at_once(db: Dat
     .unwrap();
     let kid = header["kid"].as_str().expect("kid").to_owned();
 
-    let cli_env = [("PATRON_DATABASE_URL", db.url.as_str())];
+    let cli_env = [("PATRON_DATABASE_URL", db.env_url())];
     let out = run(dir.path(), &cli_env, &["keys", "retire-jwt", &kid]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(own(jwt).await, 401, "refused on the next request");
@@ -364,9 +365,9 @@ async fn a_key_retired_by_the_cli_is_refused_by_a_running_server_at_once(db: Dat
 
 /// A command that did its work exits 0, every time: on PostgreSQL the exit used to crash
 /// (SIGSEGV) about one run in five while the pool was still opening a connection.
-async fn key_commands_exit_cleanly_every_time(db: Database) {
+async fn key_commands_exit_cleanly_every_time(db: TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let env = [("PATRON_DATABASE_URL", db.url.as_str())];
+    let env = [("PATRON_DATABASE_URL", db.env_url())];
     for args in [&["migrate"][..], &["keys", "list"], &["keys", "list-jwt"]] {
         for _ in 0..10 {
             let out = run(dir.path(), &env, args);
@@ -392,9 +393,9 @@ async fn key_commands_exit_cleanly_every_time(db: Database) {
 /// The operator's store commands beside a running server: `stores create` prints a key pair
 /// that works, `keys ... --store` acts on that store only, and `stores purge` erases a store
 /// deleted through the API (and refuses a live or the default one).
-async fn stores_and_their_keys_are_managed_from_the_cli(db: Database) {
+async fn stores_and_their_keys_are_managed_from_the_cli(db: TestDb) {
     let dir = tempfile::tempdir().unwrap();
-    let env = [("PATRON_DATABASE_URL", db.url.as_str())];
+    let env = [("PATRON_DATABASE_URL", db.env_url())];
     let ok = |args: &[&str]| {
         let out = run(dir.path(), &env, args);
         assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
@@ -486,7 +487,7 @@ async fn stores_and_their_keys_are_managed_from_the_cli(db: Database) {
         dir.path(),
         &[
             ("PATRON_BIND", bind.as_str()),
-            ("PATRON_DATABASE_URL", db.url.as_str()),
+            ("PATRON_DATABASE_URL", db.env_url()),
             ("PATRON_ADMIN_KEY", admin),
             // Keys of its own, so that the first start makes none for the default store.
             ("PATRON_PUBLIC_KEY", "pk_test_cliclicliclicli"),

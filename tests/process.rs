@@ -12,7 +12,8 @@ mod database;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use database::{free_port, Database};
+use database::{free_port, TestDb};
+use patron::config::DatabaseUrl;
 use serde_json::{json, Value};
 use smtp::SmtpSink;
 
@@ -20,7 +21,8 @@ const PK: &str = "pk_test_processprocess";
 const SK: &str = "sk_test_processprocess";
 const LINK: &str = "http://localhost:3000/login/{token}";
 
-on_both_databases!(
+on_both_backends!(
+    processes:
     sigterm_finishes_in_flight_requests,
     sigkill_mid_delivery_loses_no_mail,
     three_processes_share_one_database,
@@ -34,23 +36,18 @@ struct Patron {
 }
 
 impl Patron {
-    fn start(db: &Database, smtp_port: u16, extra: &[(&str, &str)]) -> Patron {
+    fn start(db: &TestDb, smtp_port: u16, extra: &[(&str, &str)]) -> Patron {
         Self::start_logging_to(db, smtp_port, extra, Stdio::null())
     }
 
     /// `start`, its log (stderr) going to `log`.
-    fn start_logging_to(
-        db: &Database,
-        smtp_port: u16,
-        extra: &[(&str, &str)],
-        log: Stdio,
-    ) -> Patron {
+    fn start_logging_to(db: &TestDb, smtp_port: u16, extra: &[(&str, &str)], log: Stdio) -> Patron {
         let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_patron"));
         cmd.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("PATRON_BIND", format!("127.0.0.1:{port}"))
-            .env("PATRON_DATABASE_URL", &db.url)
+            .env("PATRON_DATABASE_URL", db.env_url())
             .env("PATRON_PUBLIC_KEY", PK)
             .env("PATRON_SECRET_KEY", SK)
             .env("PATRON_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
@@ -131,7 +128,7 @@ async fn post(client: &reqwest::Client, url: String, key: &str, body: Value) -> 
 /// Waits until the outbox holds `sent` sent messages and none queued or being sent: after
 /// that no worker can send anything more, so counting mails is final (no sleeping and hoping
 /// a late duplicate has arrived).
-async fn outbox_settled(db: &Database, sent: i64) {
+async fn outbox_settled(db: &TestDb, sent: i64) {
     use diesel::{Connection, QueryableByName, RunQueryDsl};
     #[derive(QueryableByName)]
     struct Counts {
@@ -145,12 +142,14 @@ async fn outbox_settled(db: &Database, sent: i64) {
         COUNT(CASE WHEN status IN ('queued', 'sending') THEN 1 END) AS pending FROM outbox";
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let counts: Counts = match db.url.strip_prefix("sqlite://") {
-            Some(path) => diesel::sql_query(SQL)
-                .get_result(&mut diesel::SqliteConnection::establish(path).unwrap())
+        let counts: Counts = match &db.url {
+            DatabaseUrl::Sqlite(path) => diesel::sql_query(SQL)
+                .get_result(
+                    &mut diesel::SqliteConnection::establish(&path.to_string_lossy()).unwrap(),
+                )
                 .unwrap(),
-            None => diesel::sql_query(SQL)
-                .get_result(&mut diesel::PgConnection::establish(&db.url).unwrap())
+            DatabaseUrl::Postgres(url) => diesel::sql_query(SQL)
+                .get_result(&mut diesel::PgConnection::establish(url).unwrap())
                 .unwrap(),
         };
         if counts.sent == sent && counts.pending == 0 {
@@ -173,7 +172,7 @@ struct WriteLock {
 }
 
 impl WriteLock {
-    fn take(db: &Database) -> WriteLock {
+    fn take(db: &TestDb) -> WriteLock {
         use diesel::connection::SimpleConnection;
         use diesel::Connection;
         let url = db.url.clone();
@@ -187,12 +186,13 @@ impl WriteLock {
                 conn.batch_execute("COMMIT")
                     .expect("release the write lock");
             };
-            match url.strip_prefix("sqlite://") {
-                Some(path) => {
-                    let mut conn = diesel::SqliteConnection::establish(path).unwrap();
+            match url {
+                DatabaseUrl::Sqlite(path) => {
+                    let mut conn =
+                        diesel::SqliteConnection::establish(&path.to_string_lossy()).unwrap();
                     hold(&mut conn, "BEGIN IMMEDIATE");
                 }
-                None => {
+                DatabaseUrl::Postgres(url) => {
                     let mut conn = diesel::PgConnection::establish(&url).unwrap();
                     hold(&mut conn, "BEGIN; LOCK TABLE customers IN EXCLUSIVE MODE");
                 }
@@ -211,7 +211,7 @@ impl WriteLock {
 }
 
 /// SIGTERM lets requests in flight finish, then the process exits cleanly.
-async fn sigterm_finishes_in_flight_requests(db: Database) {
+async fn sigterm_finishes_in_flight_requests(db: TestDb) {
     let sink = SmtpSink::start().await;
     let c = client();
     let patron = Patron::start(&db, sink.port, &[]).ready(&c).await;
@@ -271,7 +271,7 @@ async fn sigterm_finishes_in_flight_requests(db: Database) {
 }
 
 /// Killed in the middle of an SMTP exchange, a restarted patron delivers what was pending.
-async fn sigkill_mid_delivery_loses_no_mail(db: Database) {
+async fn sigkill_mid_delivery_loses_no_mail(db: TestDb) {
     // A mail server that accepts connections but never answers: the send hangs.
     let stalled = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let stalled_port = stalled.local_addr().unwrap().port();
@@ -323,7 +323,7 @@ async fn sigkill_mid_delivery_loses_no_mail(db: Database) {
 
 /// Three processes on one database behind a round-robin client: a login started on one is
 /// finished on another, each mail goes out once, and per-IP limits count across processes.
-async fn three_processes_share_one_database(db: Database) {
+async fn three_processes_share_one_database(db: TestDb) {
     let sink = SmtpSink::start().await;
     let c = client();
     let limits = [("PATRON_RATE_LIMIT_EMAIL_TOKEN_PER_MINUTE", "20")];
@@ -423,7 +423,7 @@ fn peak_rss_mib(pid: u32) -> u64 {
 
 /// Each Argon2id hash holds 19 MiB: 300 logins at once must not hold 300 of them. Hashes run
 /// a few at a time; what cannot get a turn soon is refused with 503 and `Retry-After`.
-async fn concurrent_password_logins_keep_memory_bounded(db: Database) {
+async fn concurrent_password_logins_keep_memory_bounded(db: TestDb) {
     let sink = SmtpSink::start().await;
     let c = client();
     let patron = Patron::start(
@@ -472,7 +472,7 @@ async fn concurrent_password_logins_keep_memory_bounded(db: Database) {
 /// verification, an email change's confirmation) is logged at info level, with the reason, the
 /// address masked and its digest, never the address itself: an operator can tell why a mail
 /// never came.
-async fn a_mail_held_back_by_the_per_address_limit_is_logged_without_the_address(db: Database) {
+async fn a_mail_held_back_by_the_per_address_limit_is_logged_without_the_address(db: TestDb) {
     const REASON: &str = "mail not sent: per-address limit reached";
     // The limits count in windows aligned to the clock: one mail an hour, and no hour may end
     // between a first mail and the one it holds back.

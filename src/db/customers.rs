@@ -6,7 +6,10 @@ use diesel::prelude::*;
 use super::schema::customers;
 use super::scope::Scope;
 use super::DbConnection;
+use crate::domain::customer::{Customer, Meta};
+pub use crate::domain::customer::{Filter, SortColumn};
 use crate::domain::fold::fold;
+use crate::domain::CustomerId;
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = customers)]
@@ -24,6 +27,24 @@ pub struct CustomerRow {
     pub password_hash: Option<String>,
     pub email_verified_at: Option<NaiveDateTime>,
     pub store_id: String,
+}
+
+/// The customer a row stores; the one place a stored customer becomes the domain's.
+impl From<CustomerRow> for Customer {
+    fn from(row: CustomerRow) -> Self {
+        Customer {
+            id: CustomerId::from_trusted(row.id),
+            email: row.email,
+            firstname: row.firstname,
+            lastname: row.lastname,
+            phone: row.phone,
+            external_id: row.external_id,
+            meta: Meta::from_db(row.meta.as_deref()),
+            has_password: row.password_hash.is_some(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
 }
 
 impl CustomerRow {
@@ -235,24 +256,6 @@ pub fn delete(conn: &mut DbConnection, scope: Scope<'_>, id: &str) -> QueryResul
     diesel::delete(scope.customers().filter(customers::id.eq(id)))
         .execute(conn)
         .map(|n| n > 0)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortColumn {
-    CreatedAt,
-    UpdatedAt,
-    Email,
-    Firstname,
-    Lastname,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    /// Substring over email and names, ignoring case (folded here, see `domain::fold`; text
-    /// lower-cased beforehand folds the same).
-    pub query: Option<String>,
-    pub email_normalized: Option<String>,
-    pub external_id: Option<String>,
 }
 
 /// The search condition. On PostgreSQL each of its three LIKEs is served by a trigram index on

@@ -38,8 +38,9 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::config::DatabaseUrl;
 
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+/// The migrations of each dialect (public for the tests that migrate a database step by step).
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
 /// Serialises migrations of replicas that start at the same time on one PostgreSQL.
 const MIGRATION_LOCK_ID: i64 = 0x7061_7472_6f6e; // "patron"
@@ -567,10 +568,6 @@ pub fn now() -> chrono::NaiveDateTime {
 
 #[cfg(test)]
 mod tests {
-    use diesel::migration::{Migration, MigrationSource};
-    use diesel::prelude::*;
-
-    use super::schema::customers as c;
     use super::*;
 
     #[test]
@@ -662,137 +659,5 @@ mod tests {
             !writers.iter().any(|(known, _)| *known == file),
             "the closed file's lock is still held"
         );
-    }
-
-    /// The migration that added the folded search columns.
-    const FOLD: &str = "2026-12-01-000007";
-
-    /// A customer's id and search columns.
-    type Folds = (String, Option<String>, Option<String>, Option<String>);
-
-    /// Runs the migrations older than `FOLD`, in order, as a database patron left before it.
-    fn migrate_to_before_fold<DB, C>(conn: &mut C, source: EmbeddedMigrations)
-    where
-        DB: diesel::backend::Backend,
-        C: MigrationHarness<DB>,
-        EmbeddedMigrations: MigrationSource<DB>,
-    {
-        // Pending, in order, and the migrations table made.
-        let older: Vec<Box<dyn Migration<DB>>> = conn
-            .pending_migrations(source)
-            .unwrap()
-            .into_iter()
-            // Diesel shows a version without its dashes.
-            .filter(|m| m.name().version().to_string() < FOLD.replace('-', ""))
-            .collect();
-        assert!(older.len() >= 5, "{} older migrations", older.len());
-        for m in &older {
-            conn.run_migration(m.as_ref()).unwrap();
-        }
-    }
-
-    /// A row stored before the fold is folded by the migration step, and found by a search
-    /// for any case of its name; a second start has nothing left to do.
-    fn existing_rows_are_folded(conn: &mut DbConnection) {
-        conn.batch_execute(
-            "INSERT INTO customers (id, email, email_normalized, firstname, lastname, \
-             created_at, updated_at) VALUES \
-             ('cstmr_old1', 'ÑÚÑEZ@Example.com', 'ñúñez@example.com', 'Íñigo', NULL, \
-              '2026-01-01 00:00:00', '2026-01-01 00:00:00'), \
-             ('cstmr_old2', 'anna@example.com', 'anna@example.com', NULL, 'WEISS', \
-              '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
-        )
-        .unwrap();
-        run_migrations(conn).unwrap();
-        let folded: Vec<Folds> = c::table
-            .select((
-                c::id,
-                c::email_folded,
-                c::firstname_folded,
-                c::lastname_folded,
-            ))
-            .order(c::id)
-            .load(conn)
-            .unwrap();
-        let some = |s: &str| Some(s.to_owned());
-        assert_eq!(
-            folded,
-            [
-                (
-                    "cstmr_old1".into(),
-                    some("ñúñez@example.com"),
-                    some("íñigo"),
-                    None
-                ),
-                (
-                    "cstmr_old2".into(),
-                    some("anna@example.com"),
-                    None,
-                    some("weiss")
-                ),
-            ]
-        );
-        for (query, expected) in [("ÑÚÑEZ", 1), ("íÑIGO", 1), ("weiß", 1), ("nunez", 0)] {
-            let filter = customers::Filter {
-                query: Some(query.into()),
-                ..Default::default()
-            };
-            assert_eq!(
-                customers::count(
-                    conn,
-                    scope::Scope::from_column(crate::domain::StoreId::DEFAULT),
-                    &filter
-                )
-                .unwrap(),
-                expected,
-                "{query}"
-            );
-        }
-        assert_eq!(customers::backfill_folded(conn).unwrap(), 0);
-    }
-
-    #[test]
-    fn sqlite_rows_from_before_the_fold_are_folded_when_patron_migrates() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.db");
-        let mut conn = SqliteConnection::establish(&path.to_string_lossy()).unwrap();
-        migrate_to_before_fold(&mut conn, SQLITE_MIGRATIONS);
-        existing_rows_are_folded(&mut DbConnection::Sqlite(conn));
-    }
-
-    #[test]
-    #[cfg_attr(
-        not(patron_pg),
-        ignore = "PostgreSQL: set PATRON_TEST_DATABASE_URL to run"
-    )]
-    fn postgres_rows_from_before_the_fold_are_folded_when_patron_migrates() {
-        let base = std::env::var("PATRON_TEST_DATABASE_URL")
-            .ok()
-            .filter(|v| !v.trim().is_empty())
-            .expect(
-                "PATRON_TEST_DATABASE_URL is not set: it names the PostgreSQL server to test on",
-            );
-        let schema = format!(
-            "patron_unit_fold_{}_{}",
-            std::process::id(),
-            crate::domain::random::alphanumeric(6).to_lowercase()
-        );
-        let mut admin = PgConnection::establish(&base).unwrap();
-        admin
-            .batch_execute(&format!("CREATE SCHEMA {schema}"))
-            .unwrap();
-        let sep = if base.contains('?') { '&' } else { '?' };
-        let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-        let outcome = std::panic::catch_unwind(|| {
-            let mut conn = PgConnection::establish(&url).unwrap();
-            migrate_to_before_fold(&mut conn, POSTGRES_MIGRATIONS);
-            existing_rows_are_folded(&mut DbConnection::Pg(conn));
-        });
-        admin
-            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-            .unwrap();
-        if let Err(panic) = outcome {
-            std::panic::resume_unwind(panic);
-        }
     }
 }

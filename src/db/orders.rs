@@ -3,9 +3,16 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
 use super::schema::orders;
 use super::scope::Scope;
 use super::{Db, DbConnection, DbError};
+use crate::domain::customer::Meta;
+use crate::domain::money::Currency;
+use crate::domain::order::{BuyerSnapshot, LineItem, Order};
+use crate::domain::{CustomerId, LineItemId, OrderId};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = orders)]
@@ -57,6 +64,167 @@ impl OrderRow {
             created_at: r.try_get("created_at")?,
             updated_at: r.try_get("updated_at")?,
             store_id: r.try_get("store_id")?,
+        })
+    }
+}
+
+/// A line item as `line_items` stores it (a JSON array of these).
+#[derive(Serialize, Deserialize)]
+struct StoredLine {
+    id: String,
+    product_id: Option<String>,
+    product_name: String,
+    product_sku: Option<String>,
+    quantity: i64,
+    /// Unit price in minor units.
+    price: i64,
+}
+
+/// The buyer as `customer_snapshot` stores them.
+#[derive(Serialize, Deserialize)]
+struct StoredBuyer {
+    email: Option<String>,
+    firstname: Option<String>,
+    lastname: Option<String>,
+    phone: Option<String>,
+}
+
+/// A stored order this code cannot read: a bug or a damaged row. It fails the read (logged,
+/// 500) rather than showing a silently wrong order, such as one with a price of 0.
+#[derive(Debug, thiserror::Error)]
+#[error("order {id}: stored {column} cannot be read: {cause}")]
+pub struct UnreadableOrder {
+    pub id: String,
+    pub column: &'static str,
+    pub cause: String,
+}
+
+/// Stored text of a JSON object, `None` for an empty one.
+fn object_text(map: Option<&Map<String, Value>>) -> Option<String> {
+    map.filter(|m| !m.is_empty())
+        .map(|m| Value::Object(m.clone()).to_string())
+}
+
+fn json_text(value: &impl Serialize) -> String {
+    // Strings, numbers and options of them: nothing that JSON cannot hold.
+    serde_json::to_string(value).expect("plain data serialises")
+}
+
+impl OrderRow {
+    /// How `order` is stored in `scope`'s store.
+    pub fn new(scope: Scope<'_>, order: &Order) -> OrderRow {
+        let lines: Vec<StoredLine> = order
+            .line_items
+            .iter()
+            .map(|l| StoredLine {
+                id: l.id.as_str().to_owned(),
+                product_id: l.product_id.clone(),
+                product_name: l.product_name.clone(),
+                product_sku: l.product_sku.clone(),
+                quantity: l.quantity,
+                price: l.price,
+            })
+            .collect();
+        OrderRow {
+            id: order.id.as_str().to_owned(),
+            customer_id: order.customer_id.as_ref().map(|c| c.as_str().to_owned()),
+            customer_reference: order.customer_reference.clone(),
+            currency: order.currency.code().to_owned(),
+            status: order.status.clone(),
+            status_payment: order.status_payment.clone(),
+            status_fulfillment: order.status_fulfillment.clone(),
+            subtotal: order.subtotal,
+            shipping_price: order.shipping_price,
+            tax: order.tax,
+            total: order.total,
+            line_items: json_text(&lines),
+            shipping: object_text(order.shipping.as_ref()),
+            billing: object_text(order.billing.as_ref()),
+            customer_snapshot: order.buyer.as_ref().map(|b| {
+                json_text(&StoredBuyer {
+                    email: b.email.clone(),
+                    firstname: b.firstname.clone(),
+                    lastname: b.lastname.clone(),
+                    phone: b.phone.clone(),
+                })
+            }),
+            merchant_references: order.references.to_db(),
+            meta: order.meta.to_db(),
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+            store_id: scope.id().to_owned(),
+        }
+    }
+
+    /// The order this row stores, its JSON decoded; a row that cannot be read in full is an
+    /// error, whichever part of it is damaged.
+    pub fn into_order(self) -> Result<Order, UnreadableOrder> {
+        let id = self.id.clone();
+        let unreadable = |column: &'static str, cause: String| UnreadableOrder {
+            id: id.clone(),
+            column,
+            cause,
+        };
+        let currency = Currency::parse(&self.currency).ok_or_else(|| {
+            unreadable(
+                "currency",
+                format!("{:?} is not a currency with minor units", self.currency),
+            )
+        })?;
+        let lines: Vec<StoredLine> = serde_json::from_str(&self.line_items)
+            .map_err(|e| unreadable("line_items", e.to_string()))?;
+        let object = |column: &'static str, raw: Option<String>| {
+            raw.map(|text| match serde_json::from_str(&text) {
+                Ok(Value::Object(map)) => Ok(map),
+                Ok(_) => Err(unreadable(column, "not a JSON object".into())),
+                Err(e) => Err(unreadable(column, e.to_string())),
+            })
+            .transpose()
+        };
+        let buyer = self
+            .customer_snapshot
+            .map(|text| serde_json::from_str::<StoredBuyer>(&text))
+            .transpose()
+            .map_err(|e| unreadable("customer_snapshot", e.to_string()))?;
+        Ok(Order {
+            id: OrderId::from_trusted(self.id.clone()),
+            customer_id: self.customer_id.map(CustomerId::from_trusted),
+            customer_reference: self.customer_reference,
+            currency,
+            status: self.status,
+            status_payment: self.status_payment,
+            status_fulfillment: self.status_fulfillment,
+            subtotal: self.subtotal,
+            shipping_price: self.shipping_price,
+            tax: self.tax,
+            total: self.total,
+            line_items: lines
+                .into_iter()
+                .map(|l| LineItem {
+                    id: LineItemId::from_trusted(l.id),
+                    product_id: l.product_id,
+                    product_name: l.product_name,
+                    product_sku: l.product_sku,
+                    quantity: l.quantity,
+                    price: l.price,
+                })
+                .collect(),
+            shipping: object("shipping", self.shipping)?,
+            billing: object("billing", self.billing)?,
+            buyer: buyer.map(|b| BuyerSnapshot {
+                email: b.email,
+                firstname: b.firstname,
+                lastname: b.lastname,
+                phone: b.phone,
+            }),
+            references: object("merchant_references", self.merchant_references)?
+                .map(Meta::from)
+                .unwrap_or_default(),
+            meta: object("meta", self.meta)?
+                .map(Meta::from)
+                .unwrap_or_default(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
         })
     }
 }
@@ -115,11 +283,7 @@ pub fn anonymise_for_customer(
         .execute(conn)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortColumn {
-    CreatedAt,
-    UpdatedAt,
-}
+pub use crate::domain::order::SortColumn;
 
 type Boxed<'a> = orders::BoxedQuery<'a, <DbConnection as diesel::Connection>::Backend>;
 
@@ -227,4 +391,120 @@ pub fn page(
         .offset(offset)
         .select(OrderRow::as_select())
         .load(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+    use serde_json::json;
+
+    use super::*;
+
+    fn order() -> Order {
+        let at = |secs| DateTime::from_timestamp(secs, 0).unwrap().naive_utc();
+        let map = |v: Value| v.as_object().unwrap().clone();
+        Order {
+            id: OrderId::generate(),
+            customer_id: Some(CustomerId::generate()),
+            customer_reference: "ORD-1".into(),
+            currency: Currency::parse("EUR").unwrap(),
+            status: "open".into(),
+            status_payment: "paid".into(),
+            status_fulfillment: "not_fulfilled".into(),
+            subtotal: 3750,
+            shipping_price: 500,
+            tax: 210,
+            total: 4460,
+            line_items: vec![LineItem {
+                id: LineItemId::generate(),
+                product_id: None,
+                product_name: "Book".into(),
+                product_sku: Some("BK-1".into()),
+                quantity: 2,
+                price: 1875,
+            }],
+            shipping: Some(map(json!({"name": "Leslie", "meta": {"door": 2}}))),
+            billing: None,
+            buyer: Some(BuyerSnapshot {
+                email: Some("leslie@example.com".into()),
+                firstname: None,
+                lastname: Some("Lawless".into()),
+                phone: None,
+            }),
+            references: Meta::from(map(json!({"checkout": "co_1"}))),
+            meta: Meta::default(),
+            created_at: at(1_700_000_000),
+            updated_at: at(1_700_000_060),
+        }
+    }
+
+    /// What is stored is read back as it was, and in the layout rows written before hold.
+    #[test]
+    fn an_order_is_read_back_as_stored() {
+        let order = order();
+        let row = OrderRow::new(Scope::DEFAULT, &order);
+        let line: Value = serde_json::from_str(&row.line_items).unwrap();
+        let keys: Vec<&String> = line[0].as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            [
+                "id",
+                "product_id",
+                "product_name",
+                "product_sku",
+                "quantity",
+                "price"
+            ]
+        );
+        assert_eq!(row.meta, None, "empty meta is not stored");
+        assert_eq!(row.billing, None);
+        assert_eq!(row.store_id, Scope::DEFAULT.id());
+        assert_eq!(row.into_order().unwrap(), order);
+    }
+
+    #[test]
+    fn a_damaged_part_names_its_column() {
+        let damaged = [
+            (
+                "currency",
+                OrderRow {
+                    currency: "XXX".into(),
+                    ..OrderRow::new(Scope::DEFAULT, &order())
+                },
+            ),
+            (
+                "line_items",
+                OrderRow {
+                    line_items: "[{}]".into(),
+                    ..OrderRow::new(Scope::DEFAULT, &order())
+                },
+            ),
+            (
+                "shipping",
+                OrderRow {
+                    shipping: Some("[]".into()),
+                    ..OrderRow::new(Scope::DEFAULT, &order())
+                },
+            ),
+            (
+                "customer_snapshot",
+                OrderRow {
+                    customer_snapshot: Some("{".into()),
+                    ..OrderRow::new(Scope::DEFAULT, &order())
+                },
+            ),
+            (
+                "meta",
+                OrderRow {
+                    meta: Some("1".into()),
+                    ..OrderRow::new(Scope::DEFAULT, &order())
+                },
+            ),
+        ];
+        for (column, row) in damaged {
+            let id = row.id.clone();
+            let err = row.into_order().unwrap_err();
+            assert_eq!((err.column, err.id), (column, id));
+        }
+    }
 }

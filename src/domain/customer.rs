@@ -17,6 +17,26 @@ pub const MAX_META_BYTES: usize = 16 * 1024;
 /// the merchant's systems (say, a checkout looking customers up by it).
 pub const MERCHANT_ONLY_FIELDS: [&str; 2] = ["external_id", "meta"];
 
+/// What the customer list is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortColumn {
+    CreatedAt,
+    UpdatedAt,
+    Email,
+    Firstname,
+    Lastname,
+}
+
+/// The customer list's filters; each one given narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Substring over email and names, ignoring case (folded by the query, see `fold`; text
+    /// lower-cased beforehand folds the same).
+    pub query: Option<String>,
+    pub email_normalized: Option<String>,
+    pub external_id: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Customer {
     pub id: CustomerId,
@@ -77,6 +97,12 @@ impl Meta {
         } else {
             Value::Object(self.0.clone())
         }
+    }
+}
+
+impl From<Map<String, Value>> for Meta {
+    fn from(map: Map<String, Value>) -> Self {
+        Meta(map)
     }
 }
 

@@ -105,6 +105,12 @@ pub fn non_blank_text_pattern() -> String {
     format!("^[^{f}]*[^{f}\\s][^{f}]*$")
 }
 
+/// A free-text field that may be left out; blank counts as left out.
+pub fn opt_text(c: &mut Collector, field: &str, v: Option<String>, max: usize) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+        .and_then(|s| c.take(text(field, s, max)))
+}
+
 /// A free-text field: at most `max` characters, none of them a control character.
 pub fn text(field: &str, value: String, max: usize) -> Result<String, ValidationError> {
     if value.chars().any(forbidden_in_text) {

@@ -9,12 +9,12 @@ use super::auth::Caller;
 use super::body::typed;
 use super::client::Client;
 use super::error::{ApiError, ErrorBody};
-use super::fields::{self, opt_text, required_email, required_link};
+use super::fields::{self, required_email, required_link};
 use super::login::{LoginResponse, Success};
 use super::{AppState, Limit};
 use crate::domain::customer::Meta;
 use crate::domain::password::Password;
-use crate::domain::validation::Collector;
+use crate::domain::validation::{opt_text, Collector};
 use crate::service::accounts::{AccountError, Registration};
 
 #[derive(Debug, Deserialize, ToSchema)]

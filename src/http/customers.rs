@@ -11,8 +11,8 @@ use super::client::Client;
 use super::error::{ApiError, ErrorBody};
 use super::pagination::{PageParams, Paginated};
 use super::{AppState, Limit};
-use crate::db::customers::{Filter, SortColumn};
-use crate::domain::customer::{Customer, ProfileInput, MERCHANT_ONLY_FIELDS};
+
+use crate::domain::customer::{Customer, Filter, ProfileInput, SortColumn, MERCHANT_ONLY_FIELDS};
 use crate::domain::link::LinkTemplate;
 use crate::domain::validation::Collector;
 use crate::domain::{CustomerId, Email};

@@ -364,6 +364,8 @@ impl From<OrderError> for ApiError {
             OrderError::NotFound => ApiError::order_not_found(),
             OrderError::CustomerNotFound => ApiError::customer_not_found(),
             OrderError::Invalid(v) => ApiError::Invalid(v),
+            // A stored order that cannot be read is a fault of this service (logged, 500).
+            OrderError::Unreadable(e) => ApiError::Internal(e.to_string()),
             OrderError::Db(d) => d.into(),
         }
     }
@@ -376,12 +378,5 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(v) => ApiError::Invalid(v),
             StoreError::Db(d) => d.into(),
         }
-    }
-}
-
-/// A stored order that cannot be rendered is a fault of this service (logged, 500).
-impl From<super::orders::RenderError> for ApiError {
-    fn from(e: super::orders::RenderError) -> Self {
-        ApiError::Internal(e.to_string())
     }
 }

@@ -4,7 +4,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::link::LinkTemplate;
-use crate::domain::validation::{text, Collector};
+use crate::domain::validation::Collector;
 use crate::domain::{Email, ValidationError};
 
 pub fn required_email(c: &mut Collector, raw: Option<&str>) -> Option<Email> {
@@ -65,10 +65,4 @@ pub fn required_token(raw: Option<String>) -> Result<String, ApiError> {
 /// [`required_token`] for a request with other fields: the error joins the others.
 pub fn token(c: &mut Collector, raw: Option<String>) -> Option<String> {
     c.take(non_blank(raw))
-}
-
-/// A free-text field that may be left out; blank counts as left out.
-pub fn opt_text(c: &mut Collector, field: &str, v: Option<String>, max: usize) -> Option<String> {
-    v.filter(|s| !s.trim().is_empty())
-        .and_then(|s| c.take(text(field, s, max)))
 }

@@ -94,10 +94,10 @@ impl AppState {
         token: &str,
     ) -> Result<(CustomerSession, StoreId), ApiError> {
         match self.sessions.authenticate(token).await {
-            Ok((session_id, row, store)) => Ok((
+            Ok((session_id, customer, store)) => Ok((
                 CustomerSession {
                     session_id,
-                    customer: crate::service::customers::row_to_customer(row),
+                    customer,
                 },
                 store,
             )),

@@ -8,10 +8,10 @@ use super::email_change::{self, ConfirmError};
 use super::login_guard::{self as guard, Check, GuardError, GuardKey, Locked};
 use super::passwords::HashError;
 use crate::config::Config;
-use crate::db::customers::{self as q, CustomerChanges, CustomerRow, Filter, SortColumn};
+use crate::db::customers::{self as q, CustomerChanges, CustomerRow};
 use crate::db::scope::Scope;
 use crate::db::{self, write_tx, Db, DbError};
-use crate::domain::customer::{Customer, CustomerPatch, Meta, NewCustomer};
+use crate::domain::customer::{Customer, CustomerPatch, Filter, NewCustomer, SortColumn};
 use crate::domain::link::LinkTemplate;
 use crate::domain::paging::{Page, SortDirection};
 use crate::domain::password::Password;
@@ -135,21 +135,6 @@ fn apply(
     q::find(conn, scope, &current.id)?.ok_or(CustomerError::NotFound)
 }
 
-pub fn row_to_customer(row: CustomerRow) -> Customer {
-    Customer {
-        id: CustomerId::from_trusted(row.id),
-        email: row.email,
-        firstname: row.firstname,
-        lastname: row.lastname,
-        phone: row.phone,
-        external_id: row.external_id,
-        meta: Meta::from_db(row.meta.as_deref()),
-        has_password: row.password_hash.is_some(),
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct ListQuery {
     pub filter: Filter,
@@ -210,7 +195,7 @@ impl CustomerService {
         self.db
             .run(move |conn| {
                 q::insert(conn, &row).map_err(map_unique)?;
-                Ok(row_to_customer(row))
+                Ok(Customer::from(row))
             })
             .await
     }
@@ -220,7 +205,7 @@ impl CustomerService {
         self.db
             .run(move |conn| {
                 q::find(conn, Scope::new(&store.id), id.as_str())?
-                    .map(row_to_customer)
+                    .map(Customer::from)
                     .ok_or(CustomerError::NotFound)
             })
             .await
@@ -314,7 +299,7 @@ impl CustomerService {
                     };
                     Ok::<_, CustomerError>((
                         Updated {
-                            customer: row_to_customer(updated),
+                            customer: Customer::from(updated),
                             pending_email,
                         },
                         ring,
@@ -346,7 +331,7 @@ impl CustomerService {
             })
             .await?;
         self.doorbell.ring();
-        Ok(row_to_customer(row))
+        Ok(Customer::from(row))
     }
 
     /// A customer changing an existing password must prove they know it. The check counts
@@ -439,7 +424,7 @@ impl CustomerService {
                         offset,
                     )
                 })?;
-                Ok(page.map(row_to_customer))
+                Ok(page.map(Customer::from))
             })
             .await
     }

@@ -2,18 +2,19 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::config::Config;
 use crate::db::scope::Scope;
 use crate::domain::store::Store;
 
 use crate::db::customers::{self as customers_q, CustomerRow};
-use crate::db::orders::{self as q, OrderChanges, OrderRow, SortColumn};
+use crate::db::orders::{self as q, OrderChanges, OrderRow, UnreadableOrder};
 use crate::db::{self, write_tx, Db, DbConnection, DbError};
-use crate::domain::order::{Buyer, NewOrder};
+use crate::domain::customer::Meta;
+use crate::domain::order::{Buyer, BuyerSnapshot, NewLineItem, NewOrder, Order, SortColumn};
 use crate::domain::paging::{Page, SortDirection};
-use crate::domain::{random, CustomerId, LineItemId, OrderId, ValidationError};
+use crate::domain::{random, CustomerId, OrderId, ValidationError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
@@ -23,6 +24,8 @@ pub enum OrderError {
     CustomerNotFound,
     #[error(transparent)]
     Invalid(#[from] ValidationError),
+    #[error(transparent)]
+    Unreadable(#[from] UnreadableOrder),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -70,6 +73,13 @@ fn json_text(map: &Option<Map<String, Value>>) -> Option<String> {
     map.as_ref()
         .filter(|m| !m.is_empty())
         .map(|m| Value::Object(m.clone()).to_string())
+}
+
+fn decode(rows: Vec<OrderRow>) -> Result<Vec<Order>, OrderError> {
+    Ok(rows
+        .into_iter()
+        .map(OrderRow::into_order)
+        .collect::<Result<_, _>>()?)
 }
 
 fn reference_taken() -> OrderError {
@@ -129,7 +139,7 @@ impl OrderService {
         OrderService { db, config }
     }
 
-    pub async fn create(&self, store: Arc<Store>, order: NewOrder) -> Result<OrderRow, OrderError> {
+    pub async fn create(&self, store: Arc<Store>, order: NewOrder) -> Result<Order, OrderError> {
         let prefix = store.order_reference_prefix(&self.config).to_owned();
         self.db
             .run(move |conn| {
@@ -153,37 +163,18 @@ impl OrderService {
                             customer.phone.clone(),
                         ),
                     };
-                    let snapshot = json!({
-                        "email": customer.email,
-                        "firstname": firstname,
-                        "lastname": lastname,
-                        "phone": phone,
-                    });
-                    let lines: Vec<Value> = order
-                        .line_items
-                        .iter()
-                        .map(|l| {
-                            json!({
-                                "id": LineItemId::generate().as_str(),
-                                "product_id": l.product_id,
-                                "product_name": l.product_name,
-                                "product_sku": l.product_sku,
-                                "quantity": l.quantity,
-                                "price": l.price,
-                            })
-                        })
-                        .collect();
+                    let line_items = order.line_items.iter().map(NewLineItem::record).collect();
                     let now = db::now();
                     let created = order.created.unwrap_or(now);
                     let reference = match &order.customer_reference {
                         Some(r) => r.clone(),
                         None => format!("{prefix}-{}", random::alphanumeric(8).to_uppercase()),
                     };
-                    let row = OrderRow {
-                        id: OrderId::generate().into_string(),
-                        customer_id: Some(customer.id.clone()),
+                    let recorded = Order {
+                        id: OrderId::generate(),
+                        customer_id: Some(CustomerId::from_trusted(customer.id.clone())),
                         customer_reference: reference,
-                        currency: order.currency.code().to_owned(),
+                        currency: order.currency,
                         status: order.status.clone(),
                         status_payment: order.status_payment.clone(),
                         status_fulfillment: order.status_fulfillment.clone(),
@@ -191,18 +182,22 @@ impl OrderService {
                         shipping_price: order.shipping_price,
                         tax: order.tax,
                         total: order.total(),
-                        line_items: Value::Array(lines).to_string(),
-                        shipping: json_text(&order.shipping),
-                        billing: json_text(&order.billing),
-                        customer_snapshot: Some(snapshot.to_string()),
-                        merchant_references: json_text(&order.references),
-                        meta: json_text(&order.meta),
+                        line_items,
+                        shipping: order.shipping.clone(),
+                        billing: order.billing.clone(),
+                        buyer: Some(BuyerSnapshot {
+                            email: Some(customer.email.clone()),
+                            firstname,
+                            lastname,
+                            phone,
+                        }),
+                        references: order.references.clone().map(Meta::from).unwrap_or_default(),
+                        meta: order.meta.clone().map(Meta::from).unwrap_or_default(),
                         created_at: created,
                         updated_at: now.max(created),
-                        store_id: scope.id().to_owned(),
                     };
-                    match q::insert(conn, &row).map_err(DbError::from) {
-                        Ok(()) => Ok(row),
+                    match q::insert(conn, &OrderRow::new(scope, &recorded)).map_err(DbError::from) {
+                        Ok(()) => Ok(recorded),
                         // Only the reference is unique (in the store) besides the random id.
                         Err(DbError::UniqueViolation(_)) => Err(reference_taken()),
                         Err(e) => Err(e.into()),
@@ -212,13 +207,15 @@ impl OrderService {
             .await
     }
 
-    pub async fn get(&self, store: Arc<Store>, id: &OrderId) -> Result<OrderRow, OrderError> {
+    pub async fn get(&self, store: Arc<Store>, id: &OrderId) -> Result<Order, OrderError> {
         let id = id.clone();
-        self.db
+        let row = self
+            .db
             .run(move |conn| {
                 q::find(conn, Scope::new(&store.id), id.as_str())?.ok_or(OrderError::NotFound)
             })
-            .await
+            .await?;
+        Ok(row.into_order()?)
     }
 
     /// One order of one customer; another customer's order is simply not found.
@@ -227,9 +224,9 @@ impl OrderService {
         store: Arc<Store>,
         customer_id: &CustomerId,
         id: &OrderId,
-    ) -> Result<OrderRow, OrderError> {
+    ) -> Result<Order, OrderError> {
         let order = self.get(store, id).await?;
-        if order.customer_id.as_deref() == Some(customer_id.as_str()) {
+        if order.customer_id.as_ref() == Some(customer_id) {
             Ok(order)
         } else {
             Err(OrderError::NotFound)
@@ -241,9 +238,10 @@ impl OrderService {
         store: Arc<Store>,
         id: &OrderId,
         patch: OrderPatch,
-    ) -> Result<OrderRow, OrderError> {
+    ) -> Result<Order, OrderError> {
         let id = id.clone();
-        self.db
+        let row = self
+            .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
                     let scope = Scope::new(&store.id);
@@ -259,7 +257,8 @@ impl OrderService {
                     q::find(conn, scope, id.as_str())?.ok_or(OrderError::NotFound)
                 })
             })
-            .await
+            .await?;
+        Ok(row.into_order()?)
     }
 
     /// Orders, newest first by default; only one customer's when `customer_id` is given.
@@ -267,7 +266,7 @@ impl OrderService {
         &self,
         store: Arc<Store>,
         query: OrderListQuery,
-    ) -> Result<Page<OrderRow>, OrderError> {
+    ) -> Result<Page<Order>, OrderError> {
         if let (Some(customer), true) = (&query.customer_id, query.customer_known) {
             // A customer's own list, right after their session check.
             let (total, rows) = q::read_customer_page(
@@ -277,12 +276,10 @@ impl OrderService {
                 query.sort,
                 query.direction == SortDirection::Desc,
                 i64::from(query.limit),
-                Page::<OrderRow>::offset(query.page, query.limit),
+                Page::<Order>::offset(query.page, query.limit),
             )
             .await?;
-            return Page::read(total, query.page, query.limit, |_, _| {
-                Ok::<_, OrderError>(rows)
-            });
+            return Page::read(total, query.page, query.limit, |_, _| decode(rows));
         }
         self.db
             .run(move |conn| {
@@ -294,22 +291,17 @@ impl OrderService {
                     }
                 }
                 let total = q::count(conn, scope, customer.as_deref())?;
-                Ok(Page::read(
-                    total,
-                    query.page,
-                    query.limit,
-                    |limit, offset| {
-                        q::page(
-                            conn,
-                            scope,
-                            customer.as_deref(),
-                            query.sort,
-                            query.direction == SortDirection::Desc,
-                            limit,
-                            offset,
-                        )
-                    },
-                )?)
+                Page::read(total, query.page, query.limit, |limit, offset| {
+                    decode(q::page(
+                        conn,
+                        scope,
+                        customer.as_deref(),
+                        query.sort,
+                        query.direction == SortDirection::Desc,
+                        limit,
+                        offset,
+                    )?)
+                })
             })
             .await
     }

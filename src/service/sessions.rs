@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::db::scope::Scope;
 use crate::db::signing_keys::{self as keys_q, SigningKeyRow};
 use crate::db::{self, sessions as q, write_tx, Db, DbConnection, DbError};
+use crate::domain::customer::Customer;
 use crate::domain::{random, CustomerId, StoreId};
 use crate::secrets::{self, SealError, SecretsKey};
 
@@ -359,7 +360,7 @@ impl SessionService {
     pub async fn authenticate(
         &self,
         token: &str,
-    ) -> Result<(String, crate::db::customers::CustomerRow, StoreId), SessionError> {
+    ) -> Result<(String, Customer, StoreId), SessionError> {
         if token.len() > 4096 {
             return Err(SessionError::Invalid);
         }
@@ -405,7 +406,7 @@ impl SessionService {
         )
         .await?
         .ok_or(SessionError::Invalid)?;
-        Ok((session_id, customer, store))
+        Ok((session_id, Customer::from(customer), store))
     }
 
     fn verify_signature(&self, token: &str, key: &CachedKey) -> Result<Verified, SessionError> {

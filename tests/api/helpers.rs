@@ -1,99 +1,15 @@
 //! The test harness: patron served over real HTTP on a random port, with its own database
-//! (a fresh SQLite file, or a fresh PostgreSQL schema when `PATRON_TEST_DATABASE_URL` is set).
+//! (`TestDb`, from `tests/support/database.rs`).
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use diesel::connection::SimpleConnection;
-use diesel::Connection;
-use patron::config::{Config, DatabaseUrl, Secret};
+use patron::config::{Config, Secret};
 use patron::http::AppState;
 use patron::startup::Application;
 use serde_json::{json, Value};
 
+pub use crate::database::{postgres_url, Backend, TestDb};
+
 pub const PUBLIC_KEY: &str = "pk_test_publicpublicpublic";
 pub const SECRET_KEY: &str = "sk_test_secretsecretsecret";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// The PostgreSQL server for tests, if any.
-pub fn postgres_url() -> Option<String> {
-    std::env::var("PATRON_TEST_DATABASE_URL")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-}
-
-/// A database of one test's own, removed when the test ends.
-pub struct TestDb {
-    pub url: DatabaseUrl,
-    _dir: Option<tempfile::TempDir>,
-    pg_schema: Option<(String, String)>,
-}
-
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-impl TestDb {
-    pub fn new(backend: Backend) -> TestDb {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temp dir");
-                let path: PathBuf = dir.path().join("patron.db");
-                TestDb {
-                    url: DatabaseUrl::Sqlite(path),
-                    _dir: Some(dir),
-                    pg_schema: None,
-                }
-            }
-            Backend::Postgres => {
-                let base = postgres_url().expect(
-                    "PATRON_TEST_DATABASE_URL is not set: it names the PostgreSQL server to test on",
-                );
-                let schema = format!(
-                    "patron_test_{}_{}_{}",
-                    std::process::id(),
-                    COUNTER.fetch_add(1, Ordering::Relaxed),
-                    patron::domain::random::alphanumeric(6).to_lowercase()
-                );
-                let mut conn = diesel::PgConnection::establish(&base)
-                    .unwrap_or_else(|e| panic!("cannot reach PATRON_TEST_DATABASE_URL: {e}"));
-                conn.batch_execute(&format!("CREATE SCHEMA {schema}"))
-                    .expect("create schema");
-                let sep = if base.contains('?') { '&' } else { '?' };
-                let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-                TestDb {
-                    url: DatabaseUrl::Postgres(url),
-                    _dir: None,
-                    pg_schema: Some((base, schema)),
-                }
-            }
-        }
-    }
-}
-
-impl TestDb {
-    /// A handle on a database another `TestDb` owns (for a second server on it).
-    pub fn borrowed(url: DatabaseUrl) -> TestDb {
-        TestDb {
-            url,
-            _dir: None,
-            pg_schema: None,
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((base, schema)) = self.pg_schema.take() {
-            if let Ok(mut conn) = diesel::PgConnection::establish(&base) {
-                let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            }
-        }
-    }
-}
 
 /// Configuration for a test server: random port, known keys, small pool.
 pub fn test_config(db: &TestDb) -> Config {
@@ -335,32 +251,6 @@ pub fn assert_error(body: &Value, status: u16, kind: &str, code: &str) {
             .is_some_and(|r| !r.is_empty()),
         "{body}"
     );
-}
-
-/// Runs each named scenario `fn(Backend)` once on SQLite and once on PostgreSQL. The
-/// PostgreSQL variants are compiled as ignored unless `PATRON_TEST_DATABASE_URL` was set at
-/// build time (build.rs), so a run without a server says how many did not run.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[actix_web::test]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[actix_web::test]
-                #[cfg_attr(not(patron_pg), ignore = "PostgreSQL: set PATRON_TEST_DATABASE_URL to run")]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Postgres).await;
-                }
-            )*
-        }
-    };
 }
 
 /// A TCP forwarder in front of a server, which a test can cut and restore to simulate an

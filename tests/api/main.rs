@@ -1,6 +1,9 @@
 //! HTTP-level tests: every scenario runs against the real server on a random port, once on
 //! SQLite and once on PostgreSQL (when `PATRON_TEST_DATABASE_URL` is set).
 
+#[path = "../support/database.rs"]
+#[allow(dead_code)]
+mod database;
 mod helpers;
 
 mod accounts;
@@ -14,6 +17,7 @@ mod key_lookups;
 mod listing;
 mod login;
 mod merchants;
+mod migrations;
 mod openapi;
 mod orders;
 mod outbox;

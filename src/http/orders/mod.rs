@@ -5,11 +5,10 @@
 mod input;
 mod view;
 
-use input::{parse_new_order, status_change};
+use input::parse_new_order;
 pub use input::{LineItemInput, OrderCreate, OrderCustomerInput, OrderUpdate};
 pub use view::{
-    render, CurrencyView, LineItemView, OrderList, OrderTotals, OrderView, RenderError,
-    ShippingLine, TaxView,
+    render, CurrencyView, LineItemView, OrderList, OrderTotals, OrderView, ShippingLine, TaxView,
 };
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -23,8 +22,8 @@ use super::customers::path_customer_id;
 use super::error::{ApiError, ErrorBody};
 use super::pagination::{PageParams, Paginated};
 use super::AppState;
-use crate::db::orders::SortColumn;
-use crate::domain::order::{self, object};
+
+use crate::domain::order::{self, object, status_change, SortColumn};
 use crate::domain::validation::Collector;
 use crate::domain::{CustomerId, OrderId};
 use crate::service::orders::{OrderListQuery, OrderPatch};
@@ -84,11 +83,7 @@ async fn respond_page(
     query: OrderListQuery,
 ) -> Result<HttpResponse, ApiError> {
     let page = state.orders.list(caller.store.clone(), query).await?;
-    let data = page
-        .items
-        .into_iter()
-        .map(render)
-        .collect::<Result<Vec<_>, _>>()?;
+    let data = page.items.into_iter().map(render).collect();
     Ok(HttpResponse::Ok().json(Paginated::new(req, data, page.total, page.limit, page.page)))
 }
 
@@ -114,8 +109,8 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_secret()?;
     let order = parse_new_order(body.into_inner())?;
-    let row = state.orders.create(caller.store.clone(), order).await?;
-    Ok(HttpResponse::Created().json(render(row)?))
+    let order = state.orders.create(caller.store.clone(), order).await?;
+    Ok(HttpResponse::Created().json(render(order)))
 }
 
 /// List all orders (secret key).
@@ -178,7 +173,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_secret()?;
     let id = path_order_id(&path)?;
-    Ok(HttpResponse::Ok().json(render(state.orders.get(caller.store.clone(), &id).await?)?))
+    Ok(HttpResponse::Ok().json(render(state.orders.get(caller.store.clone(), &id).await?)))
 }
 
 /// Change an order's statuses or meta (secret key).
@@ -227,7 +222,7 @@ pub async fn update(
             .orders
             .update(caller.store.clone(), &id, patch)
             .await?,
-    )?))
+    )))
 }
 
 /// A customer's orders, newest first by default (the customer's JWT or the secret key).
@@ -285,9 +280,9 @@ pub async fn get_for_customer(
     let customer = path_customer_id(&customer)?;
     caller.require_customer_or_secret(&customer)?;
     let order = path_order_id(&order)?;
-    let row = state
+    let order = state
         .orders
         .get_for_customer(caller.store.clone(), &customer, &order)
         .await?;
-    Ok(HttpResponse::Ok().json(render(row)?))
+    Ok(HttpResponse::Ok().json(render(order)))
 }

@@ -1,13 +1,11 @@
-//! How a stored order is shown: Chec's order shape, with exact money.
+//! How an order is shown: Chec's order shape, with exact money.
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
 
-use crate::db::orders::OrderRow;
-use crate::domain::customer::Meta;
-use crate::domain::money::{Currency, Price};
-use crate::domain::order::ADDRESS_FIELDS;
+use crate::domain::money::Price;
+use crate::domain::order::{Order, ADDRESS_FIELDS};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CurrencyView {
@@ -100,12 +98,8 @@ pub struct OrderView {
     pub tax: TaxView,
 }
 
-fn stored_json(raw: Option<&str>) -> Option<Value> {
-    raw.and_then(|s| serde_json::from_str(s).ok())
-}
-
-fn address_view(raw: Option<&str>) -> Value {
-    let Some(Value::Object(stored)) = stored_json(raw) else {
+fn address_view(stored: Option<&Map<String, Value>>) -> Value {
+    let Some(stored) = stored else {
         return json!([]);
     };
     let mut out = Map::new();
@@ -122,46 +116,28 @@ fn address_view(raw: Option<&str>) -> Value {
     Value::Object(out)
 }
 
-/// A line item as the service stores it (`service::orders`).
-#[derive(Debug, serde::Deserialize)]
-struct StoredLine {
-    id: String,
-    product_id: Option<String>,
-    product_name: String,
-    product_sku: Option<String>,
-    quantity: i64,
-    /// Unit price in minor units.
-    price: i64,
-}
-
-/// A stored order this code cannot read: a bug or a damaged row, never shown as a price of 0.
-#[derive(Debug, thiserror::Error)]
-pub enum RenderError {
-    #[error("order {id}: stored currency {currency:?} is not a currency with minor units")]
-    Currency { id: String, currency: String },
-    #[error("order {id}: stored line items cannot be read: {cause}")]
-    LineItems { id: String, cause: String },
-}
-
-/// Chec's order shape for a stored order; an order whose stored data cannot be read is an
-/// error (logged, 500), not a silently wrong order.
-pub fn render(row: OrderRow) -> Result<OrderView, RenderError> {
-    let currency = Currency::parse(&row.currency).ok_or_else(|| RenderError::Currency {
-        id: row.id.clone(),
-        currency: row.currency.clone(),
-    })?;
+/// Chec's order shape.
+pub fn render(order: Order) -> OrderView {
+    let currency = order.currency;
     let price = |minor: i64| Price::new(minor, currency);
-    let stored: Vec<StoredLine> =
-        serde_json::from_str(&row.line_items).map_err(|e| RenderError::LineItems {
-            id: row.id.clone(),
-            cause: e.to_string(),
-        })?;
-    let lines: Vec<LineItemView> = stored
+    let customer = match (&order.customer_id, &order.buyer) {
+        (Some(id), Some(buyer)) => json!({
+            "id": id.as_str(),
+            "email": buyer.email,
+            "firstname": buyer.firstname,
+            "lastname": buyer.lastname,
+            "phone": buyer.phone,
+        }),
+        _ => Value::Null,
+    };
+    let paid = order.total_paid();
+    let lines: Vec<LineItemView> = order
+        .line_items
         .into_iter()
         .map(|l| {
-            let total = l.price.saturating_mul(l.quantity);
+            let total = l.line_total();
             LineItemView {
-                id: l.id,
+                id: l.id.into_string(),
                 product_id: l.product_id,
                 product_name: l.product_name,
                 product_sku: l.product_sku,
@@ -174,68 +150,47 @@ pub fn render(row: OrderRow) -> Result<OrderView, RenderError> {
             }
         })
         .collect();
-    let customer = match (
-        row.customer_id.as_deref(),
-        stored_json(row.customer_snapshot.as_deref()),
-    ) {
-        (Some(id), Some(Value::Object(snap))) => json!({
-            "id": id,
-            "email": snap.get("email"),
-            "firstname": snap.get("firstname"),
-            "lastname": snap.get("lastname"),
-            "phone": snap.get("phone"),
-        }),
-        _ => Value::Null,
-    };
-    let paid = if matches!(
-        row.status_payment.as_str(),
-        "paid" | "refunded" | "partially_refunded"
-    ) {
-        row.total
-    } else {
-        0
-    };
-    Ok(OrderView {
+    OrderView {
         version: "v1".into(),
         sandbox: false,
-        id: row.id,
+        id: order.id.into_string(),
         checkout_token_id: None,
         cart_id: None,
-        customer_reference: row.customer_reference,
-        created: row.created_at.and_utc().timestamp(),
-        updated: row.updated_at.and_utc().timestamp(),
-        status: row.status,
-        status_payment: row.status_payment,
-        status_fulfillment: row.status_fulfillment,
+        customer_reference: order.customer_reference,
+        created: order.created_at.and_utc().timestamp(),
+        updated: order.updated_at.and_utc().timestamp(),
+        status: order.status,
+        status_payment: order.status_payment,
+        status_fulfillment: order.status_fulfillment,
         currency: CurrencyView {
             code: currency.code().to_owned(),
             symbol: currency.symbol(),
         },
-        order_value: price(row.total),
-        meta: Meta::from_db(row.meta.as_deref()).to_json(),
+        order_value: price(order.total),
+        meta: order.meta.to_json(),
         order: OrderTotals {
-            subtotal: price(row.subtotal),
-            total: price(row.total),
-            total_with_tax: price(row.total),
+            subtotal: price(order.subtotal),
+            total: price(order.total),
+            total_with_tax: price(order.total),
             total_paid: price(paid),
             shipping: ShippingLine {
                 id: None,
                 description: None,
                 provider: "patron".into(),
-                price: price(row.shipping_price),
+                price: price(order.shipping_price),
             },
             line_items: lines,
             discount: json!([]),
             giftcard: json!([]),
         },
-        shipping: address_view(row.shipping.as_deref()),
-        billing: address_view(row.billing.as_deref()),
+        shipping: address_view(order.shipping.as_ref()),
+        billing: address_view(order.billing.as_ref()),
         customer,
-        references: Meta::from_db(row.merchant_references.as_deref()).to_json(),
+        references: order.references.to_json(),
         tax: TaxView {
-            amount: price(row.tax),
+            amount: price(order.tax),
         },
-    })
+    }
 }
 
 /// A page of orders (documentation of `Paginated<OrderView>`).
