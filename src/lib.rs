@@ -1,6 +1,7 @@
 //! patron: customer identity and profiles for headless commerce, speaking Chec's
 //! `/v1/customers` API. See `docs/architecture.md` for how the pieces fit.
 
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use patron::clock::Clock;
 use patron::config::{redacted_url, Config, Redact};
 use patron::domain::store::StoreInput;
 use patron::domain::StoreId;
@@ -254,14 +255,14 @@ async fn key_services(
 ) -> Result<(patron::service::KeyService, patron::service::StoreService), String> {
     let db = open_for_cli(config).await?;
     Ok((
-        patron::service::KeyService::new(db.clone(), None, None),
-        patron::service::StoreService::new(db),
+        patron::service::KeyService::new(db.clone(), Clock::system(), None, None),
+        patron::service::StoreService::new(db, Clock::system()),
     ))
 }
 
 async fn store_service(config: &Config) -> Result<patron::service::StoreService, String> {
     let db = open_for_cli(config).await?;
-    Ok(patron::service::StoreService::new(db))
+    Ok(patron::service::StoreService::new(db, Clock::system()))
 }
 
 /// The store a key command acts on: `--store`'s, which must be a store of this database (a live
@@ -427,7 +428,8 @@ async fn purge_store(config: Config, raw: &str) -> Result<(), String> {
 
 async fn session_service(config: Config) -> Result<patron::service::SessionService, String> {
     let db = open_for_cli(&config).await?;
-    let sessions = patron::service::SessionService::new(db, std::sync::Arc::new(config));
+    let sessions =
+        patron::service::SessionService::new(db, Clock::system(), std::sync::Arc::new(config));
     // The same check as at server start: a key that cannot be read stops here, and with
     // PATRON_SECRETS_KEY set, keys still in clear are encrypted.
     startup::secure_signing_keys(&sessions)

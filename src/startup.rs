@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use actix_web::{dev::Server, App, HttpServer};
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{self, Db, StartupDbError};
 use crate::http::{self, AppState};
@@ -92,7 +93,13 @@ impl Application {
     /// Fallible steps run in an order that keeps a failed start from losing anything the user
     /// only sees once: the port is taken first and the first key pair made last, so a start
     /// that cannot serve makes no keys and the next one shows them.
-    pub async fn build(mut config: Config) -> Result<Self, StartupError> {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// [`Application::build`] with the clock every expiry, lockout and window is decided by:
+    /// a test's, which it moves instead of waiting.
+    pub async fn build_with_clock(mut config: Config, clock: Clock) -> Result<Self, StartupError> {
         let bind_error = |source| StartupError::Bind {
             addr: config.bind.clone(),
             source,
@@ -105,7 +112,7 @@ impl Application {
         let config = Arc::new(config);
         let mut db = open_database(&config).await?;
         db.check_pg_async().await;
-        let state = AppState::new(config.clone(), db);
+        let state = AppState::new_with_clock(config.clone(), db, clock);
         secure_signing_keys(&state.sessions).await?;
         state
             .sessions
@@ -132,7 +139,13 @@ impl Application {
             })?;
         let initial_keys = state.keys.create_initial_pair().await?;
         let server = server.run();
-        let worker = Worker::new(state.db.clone(), mailer, state.doorbell.clone(), &config);
+        let worker = Worker::new(
+            state.db.clone(),
+            state.clock.clone(),
+            mailer,
+            state.doorbell.clone(),
+            &config,
+        );
         let (stop_worker, stop) = tokio::sync::watch::channel(false);
         let worker = actix_web::rt::spawn(worker.run(stop));
         Ok(Application {

@@ -559,11 +559,11 @@ pub fn at_most_one<T>(key: &'static str, mut rows: Vec<T>) -> diesel::QueryResul
     }
 }
 
-/// Now, in UTC, truncated to microseconds (PostgreSQL's precision) so a value read back
-/// equals the value written on both backends.
+/// The system's time as patron stores it (see [`crate::clock::Clock::now`]), for tools and
+/// test fixtures. The server decides with the `Clock` it was given, which a test can move:
+/// code serving requests must not call this.
 pub fn now() -> chrono::NaiveDateTime {
-    use chrono::{SubsecRound, Utc};
-    Utc::now().naive_utc().trunc_subsecs(6)
+    crate::clock::Clock::system().now()
 }
 
 #[cfg(test)]

@@ -160,7 +160,7 @@ mod tests {
             kind: "secret".into(),
             key_prefix: "sk_readon".into(),
             key_hash: "ab".into(),
-            created_at: crate::db::now(),
+            created_at: crate::clock::Clock::system().now(),
             revoked_at: None,
             store_id: crate::domain::StoreId::DEFAULT.into(),
         };

@@ -96,14 +96,13 @@ impl ApiError {
         }
     }
 
-    /// Too many wrong passwords for an address: refused until `until`.
-    pub fn account_locked(until: chrono::NaiveDateTime) -> Self {
-        let secs = (until - crate::db::now()).num_seconds().max(1);
+    /// Too many wrong passwords for an address: refused for `retry_after_secs`.
+    pub fn account_locked(retry_after_secs: u64) -> Self {
         ApiError::RateLimited {
             code: "account_locked",
             message: "Too many failed password attempts: this account is locked for a while. \
                       A login link or a password reset still works.",
-            retry_after_secs: u64::try_from(secs).unwrap_or(1),
+            retry_after_secs,
         }
     }
 
@@ -294,7 +293,9 @@ impl From<CustomerError> for ApiError {
             CustomerError::Invalid(v) => ApiError::Invalid(v),
             CustomerError::Db(d) => d.into(),
             CustomerError::Hash(e) => e.into(),
-            CustomerError::Locked { until } => ApiError::account_locked(until),
+            CustomerError::Locked {
+                retry_after_secs, ..
+            } => ApiError::account_locked(retry_after_secs),
             CustomerError::InvalidToken => super::fields::invalid_token(),
         }
     }
@@ -350,7 +351,9 @@ impl From<AccountError> for ApiError {
                 code: "invalid_credentials",
                 message: "The email or password is incorrect.",
             },
-            AccountError::Locked { until } => ApiError::account_locked(until),
+            AccountError::Locked {
+                retry_after_secs, ..
+            } => ApiError::account_locked(retry_after_secs),
             AccountError::Hash(e) => e.into(),
             AccountError::Login(l) => l.into(),
             AccountError::Db(d) => d.into(),

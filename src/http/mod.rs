@@ -26,6 +26,7 @@ use actix_web::{middleware, web, HttpResponse};
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::domain::StoreId;
@@ -51,38 +52,54 @@ pub struct AppState {
     pub accounts: AccountService,
     pub orders: OrderService,
     pub limiter: RateLimiter,
+    /// What every service decides expiry and windows by.
+    pub clock: Clock,
     /// Wakes this process's mail worker when a message is queued.
     pub doorbell: Doorbell,
 }
 
 impl AppState {
     pub fn new(config: Arc<Config>, db: Db) -> Self {
+        Self::new_with_clock(config, db, Clock::system())
+    }
+
+    /// [`AppState::new`] deciding expiry and windows by `clock` (a test's, which it can move).
+    pub fn new_with_clock(config: Arc<Config>, db: Db, clock: Clock) -> Self {
         let doorbell = Doorbell::default();
-        let sessions = SessionService::new(db.clone(), config.clone());
+        let sessions = SessionService::new(db.clone(), clock.clone(), config.clone());
         AppState {
-            customers: CustomerService::new(db.clone(), config.clone(), doorbell.clone()),
+            customers: CustomerService::new(
+                db.clone(),
+                clock.clone(),
+                config.clone(),
+                doorbell.clone(),
+            ),
             accounts: AccountService::new(
                 db.clone(),
+                clock.clone(),
                 config.clone(),
                 sessions.clone(),
                 doorbell.clone(),
             ),
             login: LoginService::new(
                 db.clone(),
+                clock.clone(),
                 config.clone(),
                 sessions.clone(),
                 doorbell.clone(),
             ),
-            limiter: RateLimiter::new(db.clone()),
-            stores: StoreService::new(db.clone()),
-            orders: OrderService::new(db.clone(), config.clone()),
+            limiter: RateLimiter::new(db.clone(), clock.clone()),
+            stores: StoreService::new(db.clone(), clock.clone()),
+            orders: OrderService::new(db.clone(), clock.clone(), config.clone()),
             sessions,
             doorbell,
             keys: KeyService::new(
                 db.clone(),
+                clock.clone(),
                 config.public_key.as_ref(),
                 config.secret_key.as_ref(),
             ),
+            clock,
             config,
             db,
         }

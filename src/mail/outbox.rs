@@ -8,11 +8,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{NaiveDateTime, TimeDelta};
 use tokio::sync::Notify;
 
 use super::templates::Rendered;
 use super::{MailError, Mailer, OutgoingMail};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::outbox::{self as q, NewMessage};
 use crate::db::{self, Db, DbConnection, DbError};
@@ -30,12 +31,14 @@ const JANITOR_EVERY: Duration = Duration::from_secs(600);
 /// Queues a rendered mail of `store` to `recipient` inside the caller's transaction.
 pub fn enqueue_mail(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     store: &Store,
     recipient: &str,
     mail: &Rendered,
 ) -> diesel::QueryResult<String> {
     enqueue(
         conn,
+        now,
         store,
         recipient,
         &mail.subject,
@@ -48,13 +51,13 @@ pub fn enqueue_mail(
 /// transaction.
 pub fn enqueue(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     store: &Store,
     recipient: &str,
     subject: &str,
     text: &str,
     html: &str,
 ) -> diesel::QueryResult<String> {
-    let now = db::now();
     let id = format!("msg_{}", random::alphanumeric(20));
     q::insert(
         conn,
@@ -88,6 +91,7 @@ impl Doorbell {
 
 pub struct Worker {
     db: Db,
+    clock: Clock,
     mailer: Mailer,
     doorbell: Doorbell,
     poll: Duration,
@@ -106,9 +110,10 @@ pub fn backoff(attempts: i32, base: Duration, max: Duration) -> Duration {
 }
 
 impl Worker {
-    pub fn new(db: Db, mailer: Mailer, doorbell: Doorbell, config: &Config) -> Self {
+    pub fn new(db: Db, clock: Clock, mailer: Mailer, doorbell: Doorbell, config: &Config) -> Self {
         Worker {
             db,
+            clock,
             mailer,
             doorbell,
             poll: config.mail_poll_interval,
@@ -146,10 +151,11 @@ impl Worker {
     /// Claims and sends one batch; returns how many messages it handled.
     pub async fn run_once(&self) -> Result<usize, DbError> {
         let lease = TimeDelta::from_std(self.lease).unwrap_or(TimeDelta::minutes(1));
+        let clock = self.clock.clone();
         let claimed = self
             .db
             .run(move |conn| {
-                let now = db::now();
+                let now = clock.now();
                 let lease_until = now + lease;
                 q::claim(conn, now, lease_until, BATCH).map_err(DbError::from)
             })
@@ -169,12 +175,13 @@ impl Worker {
             tracing::debug!(message_id = %mail.id, ok = outcome.is_ok(), "mail outbox: sent");
             let (id, attempts) = (m.id, m.attempts);
             let (max, base, cap) = (self.max_attempts, self.retry_base, self.retry_max);
+            let clock = self.clock.clone();
             let recorded = self
                 .db
                 .run(move |conn| {
                     let lease = q::Lease { id: &id, attempts };
                     let held = match outcome {
-                        Ok(()) => q::mark_sent(conn, lease, db::now()),
+                        Ok(()) => q::mark_sent(conn, lease, clock.now()),
                         Err(MailError::Permanent(e)) => {
                             tracing::error!(message_id = %id, error = %e, "mail refused for good");
                             q::mark_failed(conn, lease, &e)
@@ -186,7 +193,7 @@ impl Worker {
                         Err(MailError::Transient(e)) => {
                             let wait = backoff(attempts, base, cap);
                             tracing::warn!(message_id = %id, attempts, retry_in_ms = wait.as_millis() as u64, error = %e, "mail not sent, will retry");
-                            let next = db::now() + TimeDelta::from_std(wait).unwrap_or(TimeDelta::seconds(1));
+                            let next = clock.now() + TimeDelta::from_std(wait).unwrap_or(TimeDelta::seconds(1));
                             q::mark_retry(conn, lease, next, &e)
                         }
                     }
@@ -206,9 +213,10 @@ impl Worker {
     }
 
     async fn clean_up(&self) -> Result<(), DbError> {
+        let clock = self.clock.clone();
         self.db
-            .run(|conn| {
-                let now = db::now();
+            .run(move |conn| {
+                let now = clock.now();
                 let day_ago = now - TimeDelta::days(1);
                 q::prune(conn, now - TimeDelta::days(7)).map_err(DbError::from)?;
                 db::tokens::prune(conn, day_ago).map_err(DbError::from)?;

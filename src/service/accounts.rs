@@ -12,10 +12,11 @@ use super::login_guard::{self as guard, Check, GuardError, GuardKey, Locked};
 use super::passwords::{self, HashError};
 use super::sessions::SessionService;
 use super::tokens;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::customers::{self as customers_q, CustomerChanges, CustomerRow};
 use crate::db::scope::Scope;
-use crate::db::{self, tokens as tokens_q, write_tx, Db, DbError};
+use crate::db::{tokens as tokens_q, write_tx, Db, DbError};
 use crate::domain::customer::Meta;
 use crate::domain::link::LinkTemplate;
 use crate::domain::password::Password;
@@ -31,7 +32,10 @@ pub enum AccountError {
     #[error("invalid credentials")]
     InvalidCredentials,
     #[error("account locked until {until}")]
-    Locked { until: NaiveDateTime },
+    Locked {
+        until: NaiveDateTime,
+        retry_after_secs: u64,
+    },
     #[error(transparent)]
     Hash(#[from] HashError),
     #[error(transparent)]
@@ -73,6 +77,7 @@ pub struct Registration {
 #[derive(Clone)]
 pub struct AccountService {
     db: Db,
+    clock: Clock,
     config: Arc<Config>,
     sessions: SessionService,
     doorbell: Doorbell,
@@ -80,7 +85,10 @@ pub struct AccountService {
 
 impl From<Locked> for AccountError {
     fn from(l: Locked) -> Self {
-        AccountError::Locked { until: l.until }
+        AccountError::Locked {
+            until: l.until,
+            retry_after_secs: l.retry_after_secs,
+        }
     }
 }
 
@@ -95,9 +103,16 @@ impl From<GuardError> for AccountError {
 }
 
 impl AccountService {
-    pub fn new(db: Db, config: Arc<Config>, sessions: SessionService, doorbell: Doorbell) -> Self {
+    pub fn new(
+        db: Db,
+        clock: Clock,
+        config: Arc<Config>,
+        sessions: SessionService,
+        doorbell: Doorbell,
+    ) -> Self {
         AccountService {
             db,
+            clock,
             config,
             sessions,
             doorbell,
@@ -119,20 +134,22 @@ impl AccountService {
         // Hash first (slow, off the async threads), whatever the outcome, so both paths cost
         // the same.
         let hash = passwords::hash(r.password.clone()).await?;
-        let config = self.config.clone();
+        let (config, clock) = (self.config.clone(), self.clock.clone());
         let ttl = self.token_ttl();
         let queued = self
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
+                    let now = clock.now();
                     let scope = Scope::new(&store.id);
                     let allowed =
-                        tokens::email_allowed(conn, scope, &r.email, &config.rate_limits)?;
+                        tokens::email_allowed(conn, now, scope, &r.email, &config.rate_limits)?;
                     if let Some(existing) =
                         customers_q::find_by_email(conn, scope, r.email.normalized())?
                     {
                         return Ok::<_, AccountError>(tokens::mail_link_unless_throttled(
                             conn,
+                            now,
                             &store,
                             allowed,
                             &existing,
@@ -159,10 +176,17 @@ impl AccountService {
                         r.meta.to_db(),
                         Some(hash),
                         false,
-                        db::now(),
+                        now,
                     );
                     customers_q::insert(conn, &row)?;
-                    audit::record(conn, scope, Event::AccountCreated, Some(&row.id), &meta)?;
+                    audit::record(
+                        conn,
+                        now,
+                        scope,
+                        Event::AccountCreated,
+                        Some(&row.id),
+                        &meta,
+                    )?;
                     if !allowed {
                         tokens::log_throttled(
                             r.email.as_str(),
@@ -175,6 +199,7 @@ impl AccountService {
                     }
                     tokens::mail_link(
                         conn,
+                        now,
                         &store,
                         &row,
                         Purpose::VerifyEmail,
@@ -206,11 +231,11 @@ impl AccountService {
         meta: RequestMeta,
     ) -> Result<Login, AccountError> {
         let token = PlainToken::parse(raw).ok_or(LoginError::InvalidToken)?;
-        let sessions = self.sessions.clone();
+        let (sessions, clock) = (self.sessions.clone(), self.clock.clone());
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    let now = db::now();
+                    let now = clock.now();
                     let scope = Scope::new(&store.id);
                     let customer_id = tokens_q::consume(
                         conn,
@@ -232,6 +257,7 @@ impl AccountService {
                     )?;
                     Ok(open_session(
                         conn,
+                        now,
                         scope,
                         &sessions,
                         CustomerId::from_trusted(customer_id),
@@ -275,6 +301,7 @@ impl AccountService {
             customer_id: row.as_ref().map(|r| r.id.clone()),
             lockout_base: self.config.lockout_base,
             meta: meta.clone(),
+            clock: self.clock.clone(),
         };
         let stored = row.as_ref().and_then(|r| r.password_hash.clone());
         let verified = check.run(&self.db, password.clone(), stored).await?;
@@ -296,8 +323,9 @@ impl AccountService {
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
+                    let now = check.clock.now();
                     // Wrong passwords checked meanwhile may have locked the address.
-                    if let Some(locked) = guard::record_success(conn, &check.key)? {
+                    if let Some(locked) = guard::record_success(conn, now, &check.key)? {
                         return Err(locked.into());
                     }
                     let scope = Scope::new(&store.id);
@@ -314,6 +342,7 @@ impl AccountService {
                     }
                     Ok(open_session(
                         conn,
+                        now,
                         scope,
                         &sessions,
                         CustomerId::from_trusted(customer.id),
@@ -333,14 +362,16 @@ impl AccountService {
         link: LinkTemplate,
         meta: RequestMeta,
     ) -> Result<(), AccountError> {
-        let config = self.config.clone();
+        let (config, clock) = (self.config.clone(), self.clock.clone());
         let ttl = self.token_ttl();
         let queued = self
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
+                    let now = clock.now();
                     let scope = Scope::new(&store.id);
-                    let allowed = tokens::email_allowed(conn, scope, &email, &config.rate_limits)?;
+                    let allowed =
+                        tokens::email_allowed(conn, now, scope, &email, &config.rate_limits)?;
                     let Some(customer) =
                         customers_q::find_by_email(conn, scope, email.normalized())?
                     else {
@@ -348,6 +379,7 @@ impl AccountService {
                     };
                     Ok(tokens::mail_link_unless_throttled(
                         conn,
+                        now,
                         &store,
                         allowed,
                         &customer,
@@ -380,6 +412,7 @@ impl AccountService {
         let Some(token) = PlainToken::parse(raw) else {
             return Ok(false);
         };
+        let clock = self.clock.clone();
         self.db
             .run(move |conn| {
                 Ok::<_, AccountError>(
@@ -388,7 +421,7 @@ impl AccountService {
                         Scope::new(&store.id),
                         token.hash().as_str(),
                         Purpose::PasswordReset.as_str(),
-                        db::now(),
+                        clock.now(),
                     )?
                     .is_some(),
                 )
@@ -407,10 +440,11 @@ impl AccountService {
     ) -> Result<(), AccountError> {
         let token = PlainToken::parse(raw).ok_or(LoginError::InvalidToken)?;
         let hash = passwords::hash(password).await?;
+        let clock = self.clock.clone();
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    let now = db::now();
+                    let now = clock.now();
                     let scope = Scope::new(&store.id);
                     let customer_id = tokens_q::consume(
                         conn,
@@ -434,7 +468,7 @@ impl AccountService {
                             ..Default::default()
                         },
                     )?;
-                    tokens::after_password_change(conn, &store, &current, None, &meta)?;
+                    tokens::after_password_change(conn, now, &store, &current, None, &meta)?;
                     Ok::<_, AccountError>(())
                 })
             })
@@ -451,13 +485,16 @@ impl AccountService {
         meta: RequestMeta,
     ) -> Result<usize, AccountError> {
         let id = customer_id.clone();
+        let clock = self.clock.clone();
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
+                    let now = clock.now();
                     let scope = Scope::new(&store.id);
-                    let n = SessionService::revoke_all_in(conn, scope, id.as_str())?;
+                    let n = SessionService::revoke_all_in(conn, now, scope, id.as_str())?;
                     audit::record(
                         conn,
+                        now,
                         scope,
                         Event::SessionLogoutAll,
                         Some(id.as_str()),

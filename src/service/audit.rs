@@ -1,5 +1,7 @@
 //! The audit trail: who did what, from where. Written in the same transaction as the change.
 
+use chrono::NaiveDateTime;
+
 use crate::db::audit::{self as q, AuditRow};
 use crate::db::scope::Scope;
 use crate::db::DbConnection;
@@ -55,23 +57,24 @@ pub struct RequestMeta {
 
 pub fn record(
     conn: &mut DbConnection,
+    at: NaiveDateTime,
     scope: Scope<'_>,
     event: Event,
     customer_id: Option<&str>,
     meta: &RequestMeta,
 ) -> diesel::QueryResult<()> {
-    record_all(conn, scope, &[event], customer_id, meta)
+    record_all(conn, at, scope, &[event], customer_id, meta)
 }
 
 /// Several events of one request, written together.
 pub fn record_all(
     conn: &mut DbConnection,
+    at: NaiveDateTime,
     scope: Scope<'_>,
     events: &[Event],
     customer_id: Option<&str>,
     meta: &RequestMeta,
 ) -> diesel::QueryResult<()> {
-    let at = crate::db::now();
     let user_agent: Option<String> = meta
         .user_agent
         .as_ref()

@@ -7,10 +7,11 @@ use chrono::NaiveDateTime;
 use super::email_change::{self, ConfirmError};
 use super::login_guard::{self as guard, Check, GuardError, GuardKey, Locked};
 use super::passwords::HashError;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::customers::{self as q, CustomerChanges, CustomerRow};
 use crate::db::scope::Scope;
-use crate::db::{self, write_tx, Db, DbError};
+use crate::db::{write_tx, Db, DbError};
 use crate::domain::customer::{Customer, CustomerPatch, Filter, NewCustomer, SortColumn};
 use crate::domain::link::LinkTemplate;
 use crate::domain::paging::{Page, SortDirection};
@@ -37,7 +38,10 @@ pub enum CustomerError {
     NotFound,
     /// Too many wrong current passwords for this address.
     #[error("locked until {until}")]
-    Locked { until: NaiveDateTime },
+    Locked {
+        until: NaiveDateTime,
+        retry_after_secs: u64,
+    },
     /// An email-change token that cannot be used.
     #[error("invalid token")]
     InvalidToken,
@@ -55,7 +59,10 @@ impl crate::db::DatabaseFailure for CustomerError {
 
 impl From<Locked> for CustomerError {
     fn from(l: Locked) -> Self {
-        CustomerError::Locked { until: l.until }
+        CustomerError::Locked {
+            until: l.until,
+            retry_after_secs: l.retry_after_secs,
+        }
     }
 }
 
@@ -104,6 +111,7 @@ fn map_unique(e: diesel::result::Error) -> CustomerError {
 /// Writes a patch (and a new password hash) to the customer; returns the row after it.
 fn apply(
     conn: &mut crate::db::DbConnection,
+    now: NaiveDateTime,
     scope: Scope<'_>,
     current: &CustomerRow,
     patch: CustomerPatch,
@@ -118,7 +126,7 @@ fn apply(
         external_id: patch.external_id,
         meta: patch.meta.map(|m| m.to_db()),
         // Never earlier than creation, even if the clock stepped back.
-        updated_at: Some(db::now().max(current.created_at)),
+        updated_at: Some(now.max(current.created_at)),
         password_hash: new_hash.map(Some),
         email_verified_at: None,
     };
@@ -156,14 +164,16 @@ pub struct Updated {
 #[derive(Clone)]
 pub struct CustomerService {
     db: Db,
+    clock: Clock,
     config: Arc<Config>,
     doorbell: Doorbell,
 }
 
 impl CustomerService {
-    pub fn new(db: Db, config: Arc<Config>, doorbell: Doorbell) -> Self {
+    pub fn new(db: Db, clock: Clock, config: Arc<Config>, doorbell: Doorbell) -> Self {
         CustomerService {
             db,
+            clock,
             config,
             doorbell,
         }
@@ -190,7 +200,7 @@ impl CustomerService {
             new.meta.to_db(),
             password_hash,
             true,
-            db::now(),
+            self.clock.now(),
         );
         self.db
             .run(move |conn| {
@@ -242,17 +252,18 @@ impl CustomerService {
             }
         };
         let id = id.clone();
-        let config = self.config.clone();
+        let (config, clock) = (self.config.clone(), self.clock.clone());
         let (updated, ring) = self
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
+                    let now = clock.now();
                     let scope = Scope::new(&store.id);
                     let current =
                         q::find(conn, scope, id.as_str())?.ok_or(CustomerError::NotFound)?;
                     if let Some(key) = &proven {
                         // Wrong guesses checked meanwhile may have locked the address.
-                        if let Some(locked) = guard::record_success(conn, key)? {
+                        if let Some(locked) = guard::record_success(conn, now, key)? {
                             return Err(locked.into());
                         }
                     }
@@ -270,7 +281,7 @@ impl CustomerService {
                     let updated = if patch.is_empty() && new_hash.is_none() {
                         current
                     } else {
-                        apply(conn, scope, &current, patch, new_hash.clone())?
+                        apply(conn, now, scope, &current, patch, new_hash.clone())?
                     };
                     let mut ring = false;
                     if new_hash.is_some() {
@@ -278,13 +289,14 @@ impl CustomerService {
                             Actor::Customer { session_id } => Some(session_id.as_str()),
                             Actor::Merchant => None,
                         };
-                        tokens::after_password_change(conn, &store, &updated, keep, &meta)?;
+                        tokens::after_password_change(conn, now, &store, &updated, keep, &meta)?;
                         ring = true;
                     }
                     let pending_email = match requested_email {
                         Some(e) => {
                             ring |= email_change::request(
                                 conn,
+                                now,
                                 &store,
                                 &updated,
                                 &e,
@@ -322,11 +334,13 @@ impl CustomerService {
         meta: RequestMeta,
     ) -> Result<Customer, CustomerError> {
         let token = PlainToken::parse(raw).ok_or(CustomerError::InvalidToken)?;
+        let clock = self.clock.clone();
         let row = self
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    Ok::<_, CustomerError>(email_change::confirm(conn, &store, &token, &meta)?)
+                    let now = clock.now();
+                    Ok::<_, CustomerError>(email_change::confirm(conn, now, &store, &token, &meta)?)
                 })
             })
             .await?;
@@ -370,6 +384,7 @@ impl CustomerService {
             customer_id: Some(row.id),
             lockout_base: self.config.lockout_base,
             meta: meta.clone(),
+            clock: self.clock.clone(),
         };
         let verified = check
             .run(&self.db, Password::candidate(&current), Some(stored))

@@ -6,12 +6,14 @@
 
 use std::time::Duration;
 
+use chrono::NaiveDateTime;
+
 use super::audit::{self, Event, RequestMeta};
 use super::tokens;
 use crate::config::RateLimits;
 use crate::db::customers::{self as customers_q, CustomerChanges, CustomerRow};
 use crate::db::scope::Scope;
-use crate::db::{self, tokens as tokens_q, DbConnection};
+use crate::db::{tokens as tokens_q, DbConnection};
 use crate::domain::email::mask;
 use crate::domain::link::LinkTemplate;
 use crate::domain::store::Store;
@@ -39,6 +41,7 @@ pub enum ConfirmError {
 #[allow(clippy::too_many_arguments)]
 pub fn request(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     store: &Store,
     customer: &CustomerRow,
     new_email: &Email,
@@ -50,12 +53,13 @@ pub fn request(
     let scope = Scope::new(&store.id);
     audit::record(
         conn,
+        now,
         scope,
         Event::EmailChangeRequested,
         Some(&customer.id),
         meta,
     )?;
-    if !tokens::email_allowed(conn, scope, new_email, limits)? {
+    if !tokens::email_allowed(conn, now, scope, new_email, limits)? {
         tokens::log_throttled(
             new_email.as_str(),
             new_email.normalized(),
@@ -63,7 +67,14 @@ pub fn request(
             &customer.id,
             meta,
         );
-        audit::record(conn, scope, Event::TokenThrottled, Some(&customer.id), meta)?;
+        audit::record(
+            conn,
+            now,
+            scope,
+            Event::TokenThrottled,
+            Some(&customer.id),
+            meta,
+        )?;
         return Ok(false);
     }
     let mail = if customers_q::find_by_email(conn, scope, new_email.normalized())?.is_some() {
@@ -71,13 +82,21 @@ pub fn request(
     } else {
         let token = tokens::issue_for(
             conn,
+            now,
             scope,
             &customer.id,
             Purpose::EmailChange,
             ttl,
             Some(new_email.as_str()),
         )?;
-        audit::record(conn, scope, Event::TokenCreated, Some(&customer.id), meta)?;
+        audit::record(
+            conn,
+            now,
+            scope,
+            Event::TokenCreated,
+            Some(&customer.id),
+            meta,
+        )?;
         let rendered_link = link.map(|l| l.render(token.expose()));
         let confirmation = match &rendered_link {
             Some(l) => Confirmation::Link(l),
@@ -85,19 +104,19 @@ pub fn request(
         };
         templates::email_change_confirm(customer.firstname.as_deref(), confirmation, ttl.as_secs())
     };
-    outbox::enqueue_mail(conn, store, new_email.as_str(), &mail)?;
+    outbox::enqueue_mail(conn, now, store, new_email.as_str(), &mail)?;
     Ok(true)
 }
 
-/// Uses a confirmation: the account takes the new address (verified, since the mail reached
-/// it), links mailed to the old address stop working, and the old address is told.
+/// Uses a confirmation at `now`: the account takes the new address (verified, since the mail
+/// reached it), links mailed to the old address stop working, and the old address is told.
 pub fn confirm(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     store: &Store,
     token: &PlainToken,
     meta: &RequestMeta,
 ) -> Result<CustomerRow, ConfirmError> {
-    let now = db::now();
     let scope = Scope::new(&store.id);
     let (customer_id, new_email) =
         tokens_q::consume_email_change(conn, scope, token.hash().as_str(), now)?
@@ -128,8 +147,8 @@ pub fn confirm(
         other => ConfirmError::Db(other),
     })?;
     tokens_q::void_all_unused(conn, scope, &old.id)?;
-    audit::record(conn, scope, Event::EmailChanged, Some(&old.id), meta)?;
+    audit::record(conn, now, scope, Event::EmailChanged, Some(&old.id), meta)?;
     let notice = templates::email_changed(old.firstname.as_deref(), &mask(new_email.as_str()));
-    outbox::enqueue_mail(conn, store, &old.email, &notice)?;
+    outbox::enqueue_mail(conn, now, store, &old.email, &notice)?;
     customers_q::find(conn, scope, &old.id)?.ok_or(ConfirmError::InvalidToken)
 }

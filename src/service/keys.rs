@@ -8,15 +8,16 @@ pub mod unknown;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
+use chrono::NaiveDateTime;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::clock::Clock;
 use crate::config::Secret;
 use crate::db::api_keys::{self as q, ApiKeyRow};
 use crate::db::scope::Scope;
-use crate::db::{self, write_tx, Db, DbError};
+use crate::db::{write_tx, Db, DbError};
 use crate::domain::{random, StoreId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +115,7 @@ fn hex(bytes: &[u8]) -> String {
 #[derive(Clone)]
 pub struct KeyService {
     db: Db,
+    clock: Clock,
     env_public: Option<[u8; 32]>,
     env_secret: Option<[u8; 32]>,
     unknown: unknown::UnknownKeys,
@@ -126,9 +128,10 @@ pub struct KeyService {
 const STORES_OF_MAX: usize = 10_000;
 
 impl KeyService {
-    pub fn new(db: Db, public: Option<&Secret>, secret: Option<&Secret>) -> Self {
+    pub fn new(db: Db, clock: Clock, public: Option<&Secret>, secret: Option<&Secret>) -> Self {
         KeyService {
             db,
+            clock,
             env_public: public.map(|k| hash(k.expose())),
             env_secret: secret.map(|k| hash(k.expose())),
             unknown: unknown::UnknownKeys::new(unknown::UNKNOWN_TTL, unknown::CAPACITY),
@@ -175,7 +178,7 @@ impl KeyService {
         if public {
             return default(KeyKind::Public);
         }
-        let lookup = match self.unknown.check(digest, Instant::now()) {
+        let lookup = match self.unknown.check(digest, self.clock.instant()) {
             unknown::Check::Unknown => return Ok(None),
             unknown::Check::Ask(lookup) => lookup,
         };
@@ -197,7 +200,7 @@ impl KeyService {
             Ok(None) => unknown::Answer::Unknown,
             _ => unknown::Answer::NotUnknown,
         };
-        lookup.finish(answer, Instant::now());
+        lookup.finish(answer, self.clock.instant());
         found
     }
 
@@ -234,7 +237,7 @@ impl KeyService {
 
     /// Creates and stores a new key of `store`; the plain key exists only in the return value.
     pub async fn create_in(&self, kind: KeyKind, store: &StoreId) -> Result<IssuedKey, KeyError> {
-        let (row, issued) = new_key(kind, store);
+        let (row, issued) = new_key(kind, store, self.clock.now());
         self.db
             .run(move |conn| q::insert(conn, &row).map_err(KeyError::from))
             .await?;
@@ -247,16 +250,18 @@ impl KeyService {
         if self.has_configured_keys() {
             return Ok(None);
         }
+        let clock = self.clock.clone();
         self.db
-            .run(|conn| {
+            .run(move |conn| {
                 write_tx(conn, |conn| {
                     q::lock_table(conn)?;
                     let store = StoreId::default_store();
                     if q::count_all(conn, Scope::new(&store))? > 0 {
                         return Ok(None);
                     }
-                    let (public_row, public) = new_key(KeyKind::Public, &store);
-                    let (secret_row, secret) = new_key(KeyKind::Secret, &store);
+                    let now = clock.now();
+                    let (public_row, public) = new_key(KeyKind::Public, &store, now);
+                    let (secret_row, secret) = new_key(KeyKind::Secret, &store, now);
                     q::insert(conn, &public_row)?;
                     q::insert(conn, &secret_row)?;
                     Ok(Some((public, secret)))
@@ -303,6 +308,7 @@ impl KeyService {
             .trim_end_matches("...")
             .to_owned();
         let whole_key_hash = (target.len() > DISPLAY_PREFIX_LEN).then(|| hex(&hash(&target)));
+        let clock = self.clock.clone();
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
@@ -316,7 +322,7 @@ impl KeyService {
                     match ids.as_slice() {
                         [] => Ok(Revocation::NotFound),
                         [id] => {
-                            q::revoke(conn, scope, id, db::now())?;
+                            q::revoke(conn, scope, id, clock.now())?;
                             Ok(Revocation::Revoked(id.clone()))
                         }
                         _ => Ok(Revocation::Ambiguous(ids)),
@@ -327,8 +333,8 @@ impl KeyService {
     }
 }
 
-/// A new key of `store`: the row to store and the key to show once.
-pub fn new_key(kind: KeyKind, store: &StoreId) -> (ApiKeyRow, IssuedKey) {
+/// A new key of `store`, made at `now`: the row to store and the key to show once.
+pub fn new_key(kind: KeyKind, store: &StoreId, now: NaiveDateTime) -> (ApiKeyRow, IssuedKey) {
     let key = format!("{}{}", kind.prefix(), random::alphanumeric(40));
     let id = format!("key_{}", random::alphanumeric(14));
     let row = ApiKeyRow {
@@ -337,7 +343,7 @@ pub fn new_key(kind: KeyKind, store: &StoreId) -> (ApiKeyRow, IssuedKey) {
         // Enough to recognise the key in a list, far too little to guess the rest.
         key_prefix: key.chars().take(DISPLAY_PREFIX_LEN).collect(),
         key_hash: hex(&hash(&key)),
-        created_at: db::now(),
+        created_at: now,
         revoked_at: None,
         store_id: store.as_str().to_owned(),
     };

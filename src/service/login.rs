@@ -3,9 +3,10 @@
 use super::audit::{self, Event, RequestMeta};
 use super::sessions::{IssuedSession, SessionError, SessionService};
 use super::tokens;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::scope::Scope;
-use crate::db::{self, customers as customers_q, tokens as q, write_tx, Db, DbConnection, DbError};
+use crate::db::{customers as customers_q, tokens as q, write_tx, Db, DbConnection, DbError};
 use crate::domain::link::LinkTemplate;
 use crate::domain::store::Store;
 use crate::domain::token::{PlainToken, Purpose};
@@ -13,6 +14,8 @@ use crate::domain::{CustomerId, Email};
 use crate::mail::outbox::Doorbell;
 use crate::mail::templates;
 use std::sync::Arc;
+
+use chrono::NaiveDateTime;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -54,15 +57,16 @@ pub struct Login {
 /// it (a login, a verified address), in one audit insert.
 pub(crate) fn open_session(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     scope: Scope<'_>,
     sessions: &SessionService,
     customer_id: CustomerId,
     cause: Option<Event>,
     meta: &RequestMeta,
 ) -> Result<Login, LoginError> {
-    let session = sessions.issue_in(conn, scope, &customer_id)?;
+    let session = sessions.issue_in(conn, now, scope, &customer_id)?;
     let events: Vec<Event> = cause.into_iter().chain([Event::SessionCreated]).collect();
-    audit::record_all(conn, scope, &events, Some(customer_id.as_str()), meta)?;
+    audit::record_all(conn, now, scope, &events, Some(customer_id.as_str()), meta)?;
     Ok(Login {
         customer_id,
         session,
@@ -72,15 +76,23 @@ pub(crate) fn open_session(
 #[derive(Clone)]
 pub struct LoginService {
     db: Db,
+    clock: Clock,
     config: Arc<Config>,
     sessions: SessionService,
     doorbell: Doorbell,
 }
 
 impl LoginService {
-    pub fn new(db: Db, config: Arc<Config>, sessions: SessionService, doorbell: Doorbell) -> Self {
+    pub fn new(
+        db: Db,
+        clock: Clock,
+        config: Arc<Config>,
+        sessions: SessionService,
+        doorbell: Doorbell,
+    ) -> Self {
         LoginService {
             db,
+            clock,
             config,
             sessions,
             doorbell,
@@ -96,13 +108,15 @@ impl LoginService {
         link: LinkTemplate,
         meta: RequestMeta,
     ) -> Result<(), LoginError> {
-        let config = self.config.clone();
+        let (config, clock) = (self.config.clone(), self.clock.clone());
         let queued = self
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
+                    let now = clock.now();
                     let scope = Scope::new(&store.id);
-                    let allowed = tokens::email_allowed(conn, scope, &email, &config.rate_limits)?;
+                    let allowed =
+                        tokens::email_allowed(conn, now, scope, &email, &config.rate_limits)?;
                     let Some(customer) =
                         customers_q::find_by_email(conn, scope, email.normalized())?
                     else {
@@ -111,6 +125,7 @@ impl LoginService {
                     let ttl = config.login_token_ttl;
                     Ok(tokens::mail_link_unless_throttled(
                         conn,
+                        now,
                         &store,
                         allowed,
                         &customer,
@@ -145,24 +160,21 @@ impl LoginService {
         let Some(token) = PlainToken::parse(raw_token) else {
             return Err(LoginError::InvalidToken);
         };
-        let sessions = self.sessions.clone();
+        let (sessions, clock) = (self.sessions.clone(), self.clock.clone());
         let hash = token.hash();
         self.db
             .run(move |conn| {
                 let scope = Scope::new(&store.id);
                 let outcome = write_tx(conn, |conn| {
-                    let Some(customer_id) = q::consume(
-                        conn,
-                        scope,
-                        hash.as_str(),
-                        Purpose::Login.as_str(),
-                        db::now(),
-                    )?
+                    let now = clock.now();
+                    let Some(customer_id) =
+                        q::consume(conn, scope, hash.as_str(), Purpose::Login.as_str(), now)?
                     else {
                         return Ok(None);
                     };
                     open_session(
                         conn,
+                        now,
                         scope,
                         &sessions,
                         CustomerId::from_trusted(customer_id),
@@ -181,7 +193,7 @@ impl LoginService {
                         } else {
                             Event::LoginFail
                         };
-                        audit::record(conn, scope, event, owner.as_deref(), &meta)?;
+                        audit::record(conn, clock.now(), scope, event, owner.as_deref(), &meta)?;
                         Err(LoginError::InvalidToken)
                     }
                 }
@@ -196,7 +208,7 @@ impl LoginService {
         customer_id: &CustomerId,
         meta: RequestMeta,
     ) -> Result<Login, LoginError> {
-        let sessions = self.sessions.clone();
+        let (sessions, clock) = (self.sessions.clone(), self.clock.clone());
         let customer_id = customer_id.clone();
         self.db
             .run(move |conn| {
@@ -205,7 +217,8 @@ impl LoginService {
                     if customers_q::find(conn, scope, customer_id.as_str())?.is_none() {
                         return Err(LoginError::CustomerNotFound);
                     }
-                    open_session(conn, scope, &sessions, customer_id, None, &meta)
+                    let now = clock.now();
+                    open_session(conn, now, scope, &sessions, customer_id, None, &meta)
                 })
             })
             .await
@@ -220,12 +233,21 @@ impl LoginService {
         meta: RequestMeta,
     ) -> Result<(), LoginError> {
         let (cid, sid) = (customer_id.clone(), session_id.to_owned());
+        let clock = self.clock.clone();
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
+                    let now = clock.now();
                     let scope = Scope::new(&store.id);
-                    SessionService::revoke_in(conn, scope, &sid)?;
-                    audit::record(conn, scope, Event::SessionLogout, Some(cid.as_str()), &meta)?;
+                    SessionService::revoke_in(conn, now, scope, &sid)?;
+                    audit::record(
+                        conn,
+                        now,
+                        scope,
+                        Event::SessionLogout,
+                        Some(cid.as_str()),
+                        &meta,
+                    )?;
                     Ok(())
                 })
             })

@@ -13,9 +13,10 @@ use chrono::{NaiveDateTime, TimeDelta};
 
 use super::audit::{self, Event, RequestMeta};
 use super::passwords::{self, HashError, Verified};
+use crate::clock::Clock;
 use crate::db::login_throttle::{self as q, Counter};
 use crate::db::scope::Scope;
-use crate::db::{self, write_tx, Db, DbConnection, DbError};
+use crate::db::{write_tx, Db, DbConnection, DbError};
 use crate::domain::password::Password;
 use crate::domain::{email, Email, StoreId};
 
@@ -59,10 +60,23 @@ impl GuardKey {
     }
 }
 
-/// The address may not be checked now; try again at `until`.
+/// The address may not be checked now; try again at `until`, `retry_after_secs` from when
+/// the lock was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Locked {
     pub until: NaiveDateTime,
+    pub retry_after_secs: u64,
+}
+
+impl Locked {
+    /// The lock lasting until `until`, as found at `now`: at least a second to wait.
+    pub fn found_at(until: NaiveDateTime, now: NaiveDateTime) -> Self {
+        let secs = (until - now).num_seconds().max(1);
+        Locked {
+            until,
+            retry_after_secs: u64::try_from(secs).unwrap_or(1),
+        }
+    }
 }
 
 /// Why a guarded check gave no verdict.
@@ -85,6 +99,8 @@ pub struct Check {
     pub customer_id: Option<String>,
     pub lockout_base: Duration,
     pub meta: RequestMeta,
+    /// What lockouts and their windows are measured with.
+    pub clock: Clock,
 }
 
 impl Check {
@@ -99,9 +115,13 @@ impl Check {
         password: Password,
         stored: Option<String>,
     ) -> Result<Verified, GuardError> {
-        let key = self.key.clone();
+        let (key, clock) = (self.key.clone(), self.clock.clone());
         let refused = db
-            .run(move |conn| write_tx(conn, |conn| Ok::<_, DbError>(take_attempt(conn, &key)?)))
+            .run(move |conn| {
+                write_tx(conn, |conn| {
+                    Ok::<_, DbError>(take_attempt(conn, clock.now(), &key)?)
+                })
+            })
             .await?;
         if let Some(locked) = refused {
             return Err(GuardError::Locked(locked));
@@ -133,12 +153,13 @@ impl Check {
         // The count must commit although the request is refused.
         db.run(move |conn| {
             write_tx(conn, |conn| {
-                let locked = record_failure(conn, &this.key, this.lockout_base)?;
+                let now = this.clock.now();
+                let locked = record_failure(conn, now, &this.key, this.lockout_base)?;
                 let customer_id = this.customer_id.as_deref();
                 let scope = Scope::new(&this.store);
-                audit::record(conn, scope, Event::LoginFail, customer_id, &this.meta)?;
+                audit::record(conn, now, scope, Event::LoginFail, customer_id, &this.meta)?;
                 if locked.is_some() {
-                    audit::record(conn, scope, Event::LoginLock, customer_id, &this.meta)?;
+                    audit::record(conn, now, scope, Event::LoginLock, customer_id, &this.meta)?;
                 }
                 Ok::<_, DbError>(())
             })
@@ -162,24 +183,26 @@ pub fn lockout_length(base: Duration, lockouts: i32) -> TimeDelta {
 /// Why an attempt may not go ahead, from the counter it left.
 fn refusal(c: &Counter, now: NaiveDateTime) -> Option<Locked> {
     if let Some(until) = c.locked_until.filter(|u| *u > now) {
-        return Some(Locked { until });
+        return Some(Locked::found_at(until, now));
     }
     if c.attempts > MAX_FAILURES {
         // Ten checks are already running or done in this window: no more until it ends
         // (`take_attempt` has just opened a new window if the last one had ended).
-        return Some(Locked {
-            until: c.window_start.unwrap_or(now) + FAILURE_WINDOW,
-        });
+        return Some(Locked::found_at(
+            c.window_start.unwrap_or(now) + FAILURE_WINDOW,
+            now,
+        ));
     }
     None
 }
 
-/// Counts an attempt for `key`, or refuses it (without anything to hash) while locked.
+/// Counts an attempt for `key` at `now`, or refuses it (without anything to hash) while
+/// locked.
 pub fn take_attempt(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     key: &GuardKey,
 ) -> diesel::QueryResult<Option<Locked>> {
-    let now = db::now();
     let counter = q::take_attempt(conn, key.as_str(), now, now - FAILURE_WINDOW)?;
     Ok(refusal(&counter, now))
 }
@@ -193,26 +216,30 @@ pub fn give_back(conn: &mut DbConnection, key: &GuardKey) -> diesel::QueryResult
 /// longer each time. Returns the lock, if this failure set one.
 pub fn record_failure(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     key: &GuardKey,
     base: Duration,
 ) -> diesel::QueryResult<Option<Locked>> {
-    let now = db::now();
     let counter = q::add_failure(conn, key.as_str(), now)?;
     if counter.failures < MAX_FAILURES {
         return Ok(None);
     }
     let until = now + lockout_length(base, counter.lockouts + 1);
     q::lock(conn, key.as_str(), until)?;
-    Ok(Some(Locked { until }))
+    Ok(Some(Locked::found_at(until, now)))
 }
 
 /// After a right password: ends the failure streak, or refuses if the address got locked
 /// while the password was being checked.
 pub fn record_success(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     key: &GuardKey,
 ) -> diesel::QueryResult<Option<Locked>> {
-    Ok(q::succeed_unless_locked(conn, key.as_str(), db::now())?.map(|until| Locked { until }))
+    Ok(
+        q::succeed_unless_locked(conn, key.as_str(), now)?
+            .map(|until| Locked::found_at(until, now)),
+    )
 }
 
 /// Forgets the counter: the password was just set by someone who proved the address or by
@@ -261,7 +288,7 @@ mod tests {
 
     #[test]
     fn the_eleventh_attempt_of_a_window_is_refused() {
-        let now = db::now();
+        let now = Clock::system().now();
         let counter = |attempts, locked_until| Counter {
             attempts,
             failures: 0,
@@ -273,13 +300,17 @@ mod tests {
         assert_eq!(
             refusal(&counter(MAX_FAILURES + 1, None), now),
             Some(Locked {
-                until: now + FAILURE_WINDOW
+                until: now + FAILURE_WINDOW,
+                retry_after_secs: 15 * 60,
             })
         );
         let later = now + TimeDelta::minutes(3);
         assert_eq!(
             refusal(&counter(1, Some(later)), now),
-            Some(Locked { until: later })
+            Some(Locked {
+                until: later,
+                retry_after_secs: 180,
+            })
         );
         assert_eq!(
             refusal(&counter(1, Some(now)), now),

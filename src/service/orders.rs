@@ -2,15 +2,17 @@
 
 use std::sync::Arc;
 
+use chrono::NaiveDateTime;
 use serde_json::{Map, Value};
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::scope::Scope;
 use crate::domain::store::Store;
 
 use crate::db::customers::{self as customers_q, CustomerRow};
 use crate::db::orders::{self as q, OrderChanges, OrderRow, UnreadableOrder};
-use crate::db::{self, write_tx, Db, DbConnection, DbError};
+use crate::db::{write_tx, Db, DbConnection, DbError};
 use crate::domain::customer::Meta;
 use crate::domain::order::{Buyer, BuyerSnapshot, NewLineItem, NewOrder, Order, SortColumn};
 use crate::domain::paging::{Page, SortDirection};
@@ -66,6 +68,7 @@ pub struct OrderListQuery {
 #[derive(Clone)]
 pub struct OrderService {
     db: Db,
+    clock: Clock,
     config: Arc<Config>,
 }
 
@@ -94,6 +97,7 @@ fn reference_taken() -> OrderError {
 /// customer).
 fn resolve_buyer(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     scope: Scope<'_>,
     buyer: &Buyer,
 ) -> Result<CustomerRow, OrderError> {
@@ -126,7 +130,7 @@ fn resolve_buyer(
                 None,
                 None,
                 true,
-                db::now(),
+                now,
             );
             customers_q::insert(conn, &row)?;
             Ok(row)
@@ -135,17 +139,19 @@ fn resolve_buyer(
 }
 
 impl OrderService {
-    pub fn new(db: Db, config: Arc<Config>) -> Self {
-        OrderService { db, config }
+    pub fn new(db: Db, clock: Clock, config: Arc<Config>) -> Self {
+        OrderService { db, clock, config }
     }
 
     pub async fn create(&self, store: Arc<Store>, order: NewOrder) -> Result<Order, OrderError> {
         let prefix = store.order_reference_prefix(&self.config).to_owned();
+        let clock = self.clock.clone();
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
+                    let now = clock.now();
                     let scope = Scope::new(&store.id);
-                    let customer = resolve_buyer(conn, scope, &order.buyer)?;
+                    let customer = resolve_buyer(conn, now, scope, &order.buyer)?;
                     let (firstname, lastname, phone) = match &order.buyer {
                         Buyer::ByEmail {
                             firstname,
@@ -164,7 +170,6 @@ impl OrderService {
                         ),
                     };
                     let line_items = order.line_items.iter().map(NewLineItem::record).collect();
-                    let now = db::now();
                     let created = order.created.unwrap_or(now);
                     let reference = match &order.customer_reference {
                         Some(r) => r.clone(),
@@ -240,6 +245,7 @@ impl OrderService {
         patch: OrderPatch,
     ) -> Result<Order, OrderError> {
         let id = id.clone();
+        let clock = self.clock.clone();
         let row = self
             .db
             .run(move |conn| {
@@ -251,7 +257,7 @@ impl OrderService {
                         status_payment: patch.status_payment,
                         status_fulfillment: patch.status_fulfillment,
                         meta: patch.meta.map(|m| json_text(&m)),
-                        updated_at: Some(db::now().max(current.created_at)),
+                        updated_at: Some(clock.now().max(current.created_at)),
                     };
                     q::update(conn, scope, id.as_str(), &changes)?;
                     q::find(conn, scope, id.as_str())?.ok_or(OrderError::NotFound)

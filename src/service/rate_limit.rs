@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use chrono::{DurationRound, NaiveDateTime, TimeDelta};
 
+use crate::clock::Clock;
 use crate::db::{rate_limits, Db, DbConnection, DbError};
 
 #[derive(Debug, thiserror::Error)]
@@ -31,14 +32,15 @@ fn seconds_left(now: NaiveDateTime, start: NaiveDateTime, window: Duration) -> u
     u64::try_from((end - now).num_seconds()).unwrap_or(0).max(1)
 }
 
-/// Counts a hit and tells whether the bucket is still within `limit` for this window.
+/// Counts a hit at `now` and tells whether the bucket is still within `limit` for this window.
 pub fn hit_within(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     bucket: &str,
     window: Duration,
     limit: u32,
 ) -> diesel::QueryResult<bool> {
-    let start = window_start(crate::db::now(), window);
+    let start = window_start(now, window);
     let hits = rate_limits::hit(conn, bucket, start)?;
     Ok(u32::try_from(hits).unwrap_or(u32::MAX) <= limit)
 }
@@ -46,11 +48,12 @@ pub fn hit_within(
 #[derive(Clone)]
 pub struct RateLimiter {
     db: Db,
+    clock: Clock,
 }
 
 impl RateLimiter {
-    pub fn new(db: Db) -> Self {
-        RateLimiter { db }
+    pub fn new(db: Db, clock: Clock) -> Self {
+        RateLimiter { db, clock }
     }
 
     /// Counts one `action` by `client` and refuses past `per_minute` (0 disables the limit).
@@ -65,9 +68,10 @@ impl RateLimiter {
         }
         let bucket = format!("ip:{action}:{client}");
         let window = Duration::from_secs(60);
+        let clock = self.clock.clone();
         self.db
             .run(move |conn| {
-                let now = crate::db::now();
+                let now = clock.now();
                 let start = window_start(now, window);
                 let hits = rate_limits::hit(conn, &bucket, start).map_err(DbError::from)?;
                 if u32::try_from(hits).unwrap_or(u32::MAX) > per_minute {

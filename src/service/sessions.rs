@@ -12,10 +12,11 @@ use ed25519_dalek::SigningKey;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::scope::Scope;
 use crate::db::signing_keys::{self as keys_q, SigningKeyRow};
-use crate::db::{self, sessions as q, write_tx, Db, DbConnection, DbError};
+use crate::db::{sessions as q, write_tx, Db, DbConnection, DbError};
 use crate::domain::customer::Customer;
 use crate::domain::{random, CustomerId, StoreId};
 use crate::secrets::{self, SealError, SecretsKey};
@@ -28,6 +29,8 @@ const ALGORITHM_NAME: &str = "EdDSA";
 const KEYRING_TTL: Duration = Duration::from_secs(10);
 /// A kid missing from a cached keyring reloads it, at most this often.
 const KEYRING_MISS_RELOAD: Duration = Duration::from_secs(1);
+/// How long after its `exp` a token is still accepted, for clocks a little apart.
+const EXP_LEEWAY_SECS: i64 = 5;
 /// PKCS#8 v1 wrapping of an Ed25519 seed (RFC 8410): this prefix, then the 32 seed bytes.
 const ED25519_PKCS8_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
@@ -126,6 +129,7 @@ const VERIFIED_TOKENS_MAX: usize = 10_000;
 #[derive(Clone)]
 pub struct SessionService {
     db: Db,
+    clock: Clock,
     config: Arc<Config>,
     keyring: Arc<RwLock<Keyring>>,
     verified: VerifiedTokens,
@@ -149,7 +153,7 @@ fn stored_private_key(kid: &str, seed: &[u8], key: Option<&SecretsKey>) -> Strin
     }
 }
 
-fn new_key_row(secrets: Option<&SecretsKey>) -> SigningKeyRow {
+fn new_key_row(secrets: Option<&SecretsKey>, now: NaiveDateTime) -> SigningKeyRow {
     let seed = random::bytes::<32>();
     let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
     let kid = random::alphanumeric(16);
@@ -158,7 +162,7 @@ fn new_key_row(secrets: Option<&SecretsKey>) -> SigningKeyRow {
         kid,
         algorithm: ALGORITHM_NAME.into(),
         public_key: URL_SAFE_NO_PAD.encode(public),
-        created_at: db::now(),
+        created_at: now,
         retired_at: None,
     }
 }
@@ -195,9 +199,10 @@ fn encoding_key(
 }
 
 impl SessionService {
-    pub fn new(db: Db, config: Arc<Config>) -> Self {
+    pub fn new(db: Db, clock: Clock, config: Arc<Config>) -> Self {
         SessionService {
             db,
+            clock,
             config,
             keyring: Arc::default(),
             verified: Arc::default(),
@@ -211,12 +216,13 @@ impl SessionService {
     /// Makes the first signing key if there is none (every replica may call this at start).
     pub async fn ensure_signing_key(&self) -> Result<(), SessionError> {
         let secrets = self.config.secrets_key.clone();
+        let clock = self.clock.clone();
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
                     keys_q::lock_table(conn)?;
                     if keys_q::current(conn)?.is_none() {
-                        keys_q::insert(conn, &new_key_row(secrets.as_ref()))?;
+                        keys_q::insert(conn, &new_key_row(secrets.as_ref(), clock.now()))?;
                     }
                     Ok(())
                 })
@@ -258,14 +264,15 @@ impl SessionService {
     pub async fn rotate(&self) -> Result<String, SessionError> {
         let ttl = self.ttl();
         let secrets = self.config.secrets_key.clone();
+        let clock = self.clock.clone();
         let kid = self
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
                     keys_q::lock_table(conn)?;
-                    let now = db::now();
+                    let now = clock.now();
                     keys_q::retire_active(conn, now + ttl)?;
-                    let row = new_key_row(secrets.as_ref());
+                    let row = new_key_row(secrets.as_ref(), now);
                     keys_q::insert(conn, &row)?;
                     Ok::<_, SessionError>(row.kid)
                 })
@@ -278,9 +285,10 @@ impl SessionService {
     /// Stops a key verifying at once (a leaked key): its tokens are refused from now on.
     pub async fn retire(&self, kid: &str) -> Result<bool, SessionError> {
         let kid = kid.to_owned();
+        let clock = self.clock.clone();
         let n = self
             .db
-            .run(move |conn| keys_q::retire(conn, &kid, db::now()).map_err(SessionError::from))
+            .run(move |conn| keys_q::retire(conn, &kid, clock.now()).map_err(SessionError::from))
             .await?;
         self.forget_cache();
         Ok(n > 0)
@@ -302,15 +310,16 @@ impl SessionService {
         }
     }
 
-    /// Creates a session for the customer and signs its JWT, inside the caller's transaction.
+    /// Creates a session for the customer starting at `now` and signs its JWT, inside the
+    /// caller's transaction.
     pub fn issue_in(
         &self,
         conn: &mut DbConnection,
+        now: NaiveDateTime,
         scope: Scope<'_>,
         customer_id: &CustomerId,
     ) -> Result<IssuedSession, SessionError> {
         let key = keys_q::current(conn)?.ok_or(SessionError::NoSigningKey)?;
-        let now = db::now();
         let expires_at = now + self.ttl();
         let session_id = random::alphanumeric(24);
         q::insert(
@@ -373,15 +382,17 @@ impl SessionService {
             .verifying_key(&kid)
             .await?
             .ok_or(SessionError::Invalid)?;
-        if key.retired_at.is_some_and(|t| t <= db::now()) {
+        let now = self.clock.now();
+        if key.retired_at.is_some_and(|t| t <= now) {
             return Err(SessionError::Invalid);
         }
+        // A remembered token is held to the same expiry as one checked now.
         let cached = self
             .verified
             .lock()
             .ok()
             .and_then(|m| m.get(token).cloned())
-            .filter(|v| v.exp > db::now().and_utc().timestamp());
+            .filter(|v| !expired(v.exp, now));
         let Verified {
             customer_id,
             session_id,
@@ -389,7 +400,7 @@ impl SessionService {
             ..
         } = match cached {
             Some(verified) => verified,
-            None => self.verify_signature(token, &key)?,
+            None => self.verify_signature(token, &key, now)?,
         };
         // The keyring above may be a few seconds old on this replica; the session query checks
         // the key's retirement in the database, so a retired key's tokens stop at once. It
@@ -401,7 +412,7 @@ impl SessionService {
                 customer_id: customer_id.as_str(),
                 store: store.as_str(),
                 kid: &kid,
-                now: db::now(),
+                now,
             },
         )
         .await?
@@ -409,16 +420,23 @@ impl SessionService {
         Ok((session_id, Customer::from(customer), store))
     }
 
-    fn verify_signature(&self, token: &str, key: &CachedKey) -> Result<Verified, SessionError> {
+    fn verify_signature(
+        &self,
+        token: &str,
+        key: &CachedKey,
+        now: NaiveDateTime,
+    ) -> Result<Verified, SessionError> {
         let mut validation = Validation::new(ALGORITHM);
-        validation.leeway = 5;
+        // jsonwebtoken would read the system's clock: `exp` is checked against ours below.
+        // It must still be there, a number.
+        validation.validate_exp = false;
         validation.set_issuer(&[&self.config.jwt_issuer]);
         validation.set_audience(&[&self.config.jwt_audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let claims = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
             .map_err(|_| SessionError::Invalid)?
             .claims;
-        if claims.cid != claims.sub {
+        if expired(claims.exp, now) || claims.cid != claims.sub {
             return Err(SessionError::Invalid);
         }
         let customer_id = CustomerId::parse(&claims.sub).ok_or(SessionError::Invalid)?;
@@ -443,7 +461,8 @@ impl SessionService {
 
     async fn verifying_key(&self, kid: &str) -> Result<Option<Arc<CachedKey>>, SessionError> {
         if let Ok(ring) = self.keyring.read() {
-            if let Some(age) = ring.loaded_at.map(|t| t.elapsed()) {
+            let now = self.clock.instant();
+            if let Some(age) = ring.loaded_at.map(|t| now.saturating_duration_since(t)) {
                 if age < KEYRING_TTL {
                     match ring.keys.get(kid) {
                         Some(key) => return Ok(Some(key.clone())),
@@ -456,9 +475,10 @@ impl SessionService {
                 }
             }
         }
+        let clock = self.clock.clone();
         let rows = self
             .db
-            .run(|conn| keys_q::usable(conn, db::now()).map_err(SessionError::from))
+            .run(move |conn| keys_q::usable(conn, clock.now()).map_err(SessionError::from))
             .await?;
         let mut keys = HashMap::new();
         for row in rows {
@@ -475,16 +495,17 @@ impl SessionService {
         let found = keys.get(kid).cloned();
         if let Ok(mut ring) = self.keyring.write() {
             ring.keys = keys;
-            ring.loaded_at = Some(Instant::now());
+            ring.loaded_at = Some(self.clock.instant());
         }
         Ok(found)
     }
 
     /// The public keys that verify tokens, for `/.well-known/jwks.json`.
     pub async fn jwks(&self) -> Result<Vec<Jwk>, SessionError> {
+        let clock = self.clock.clone();
         let rows = self
             .db
-            .run(|conn| keys_q::usable(conn, db::now()).map_err(SessionError::from))
+            .run(move |conn| keys_q::usable(conn, clock.now()).map_err(SessionError::from))
             .await?;
         Ok(rows
             .into_iter()
@@ -499,23 +520,31 @@ impl SessionService {
             .collect())
     }
 
-    /// Ends one session; true if it was live.
+    /// Ends one session at `now`; true if it was live.
     pub fn revoke_in(
         conn: &mut DbConnection,
+        now: NaiveDateTime,
         scope: Scope<'_>,
         session_id: &str,
     ) -> diesel::QueryResult<bool> {
-        q::revoke(conn, scope, session_id, db::now()).map(|n| n > 0)
+        q::revoke(conn, scope, session_id, now).map(|n| n > 0)
     }
 
-    /// Ends every session of the customer; returns how many.
+    /// Ends every session of the customer at `now`; returns how many.
     pub fn revoke_all_in(
         conn: &mut DbConnection,
+        now: NaiveDateTime,
         scope: Scope<'_>,
         customer_id: &str,
     ) -> diesel::QueryResult<usize> {
-        q::revoke_all(conn, scope, customer_id, db::now())
+        q::revoke_all(conn, scope, customer_id, now)
     }
+}
+
+/// Whether a token whose `exp` claim says `exp` has expired at `now`, past the leeway
+/// (`exp < now - leeway`, as jsonwebtoken counts it).
+fn expired(exp: i64, now: NaiveDateTime) -> bool {
+    exp < now.and_utc().timestamp().saturating_sub(EXP_LEEWAY_SECS)
 }
 
 #[cfg(test)]
@@ -523,8 +552,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_token_expires_five_seconds_after_its_exp() {
+        let exp = 1_800_000_000;
+        let at = |secs: i64| {
+            chrono::DateTime::from_timestamp(secs, 999_999_000)
+                .unwrap()
+                .naive_utc()
+        };
+        assert!(!expired(exp, at(exp - 1)));
+        assert!(
+            !expired(exp, at(exp + EXP_LEEWAY_SECS)),
+            "within the leeway"
+        );
+        assert!(expired(exp, at(exp + EXP_LEEWAY_SECS + 1)));
+    }
+
+    #[test]
     fn pkcs8_wrapping_signs_and_the_jwk_verifies() {
-        let row = new_key_row(None);
+        let row = new_key_row(None, Clock::system().now());
         let key = encoding_key(&row, None).unwrap();
         let claims =
             serde_json::json!({"sub": "x", "exp": 4_000_000_000_i64, "iss": "i", "aud": "a"});
@@ -533,14 +578,16 @@ mod tests {
         let mut v = Validation::new(ALGORITHM);
         v.set_audience(&["a"]);
         assert!(jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &v).is_ok());
-        let other = DecodingKey::from_ed_components(&new_key_row(None).public_key).unwrap();
+        let other =
+            DecodingKey::from_ed_components(&new_key_row(None, Clock::system().now()).public_key)
+                .unwrap();
         assert!(jsonwebtoken::decode::<serde_json::Value>(&token, &other, &v).is_err());
     }
 
     #[test]
     fn a_sealed_key_signs_only_with_its_secrets_key() {
         let secrets = SecretsKey::from_bytes([9; 32]);
-        let row = new_key_row(Some(&secrets));
+        let row = new_key_row(Some(&secrets), Clock::system().now());
         assert!(row.private_key.starts_with(secrets::SEALED_PREFIX));
         let seed = seed(&row, Some(&secrets)).unwrap();
         let public = SigningKey::from_bytes(&seed.clone().try_into().unwrap())

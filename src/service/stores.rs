@@ -9,9 +9,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::clock::Clock;
 use crate::config::AllowedOrigin;
 use crate::db::stores::{self as q, StoreRow};
-use crate::db::{self, write_tx, Db, DbError};
+use crate::db::{write_tx, Db, DbError};
 use crate::domain::money::Currency;
 use crate::domain::paging::{Page, SortDirection};
 use crate::domain::store::{origin_text, NewStore, Store, StorePatch, StoreSettings};
@@ -63,12 +64,18 @@ pub enum Purge {
     Default,
 }
 
-/// Each store read, with when it was read.
+/// Each store read, with when it was read (by the service's clock).
 type Cache = Arc<Mutex<HashMap<StoreId, (Instant, Arc<Store>)>>>;
+
+/// Whether settings read at `at` may still be served at `now`.
+fn fresh(at: Instant, now: Instant) -> bool {
+    now.saturating_duration_since(at) < CACHE_TTL
+}
 
 #[derive(Clone)]
 pub struct StoreService {
     db: Db,
+    clock: Clock,
     cache: Cache,
 }
 
@@ -121,28 +128,31 @@ fn store_to_row(store: &Store) -> StoreRow {
 }
 
 impl StoreService {
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: Db, clock: Clock) -> Self {
         StoreService {
             db,
+            clock,
             cache: Arc::default(),
         }
     }
 
     fn cached(&self, id: &StoreId) -> Option<Arc<Store>> {
+        let now = self.clock.instant();
         let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         cache
             .get(id)
-            .filter(|(at, _)| at.elapsed() < CACHE_TTL)
+            .filter(|(at, _)| fresh(*at, now))
             .map(|(_, store)| store.clone())
     }
 
     fn remember(&self, store: Arc<Store>) {
+        let now = self.clock.instant();
         let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         // Stores are few; a deployment with very many keeps only the ones in use.
         if cache.len() > 10_000 {
-            cache.retain(|_, (at, _)| at.elapsed() < CACHE_TTL);
+            cache.retain(|_, (at, _)| fresh(*at, now));
         }
-        cache.insert(store.id.clone(), (Instant::now(), store));
+        cache.insert(store.id.clone(), (now, store));
     }
 
     fn forget(&self, id: &StoreId) {
@@ -168,7 +178,7 @@ impl StoreService {
     }
 
     pub async fn create(&self, new: NewStore) -> Result<CreatedStore, StoreError> {
-        let now = db::now();
+        let now = self.clock.now();
         let store = Store {
             id: StoreId::generate(),
             name: new.name,
@@ -178,8 +188,8 @@ impl StoreService {
             deleted_at: None,
         };
         let row = store_to_row(&store);
-        let (public_row, public_key) = keys::new_key(KeyKind::Public, &store.id);
-        let (secret_row, secret_key) = keys::new_key(KeyKind::Secret, &store.id);
+        let (public_row, public_key) = keys::new_key(KeyKind::Public, &store.id, now);
+        let (secret_row, secret_key) = keys::new_key(KeyKind::Secret, &store.id, now);
         self.db
             .run(move |conn| {
                 write_tx(conn, |conn| {
@@ -210,6 +220,7 @@ impl StoreService {
 
     pub async fn update(&self, id: &StoreId, patch: StorePatch) -> Result<Store, StoreError> {
         let lookup = id.clone();
+        let clock = self.clock.clone();
         let updated = self
             .db
             .run(move |conn| {
@@ -218,7 +229,7 @@ impl StoreService {
                         .map(row_to_store)
                         .ok_or(StoreError::NotFound)?;
                     patch.apply(&mut store);
-                    store.updated_at = db::now();
+                    store.updated_at = clock.now();
                     if !q::update(conn, &store_to_row(&store))? {
                         return Err(StoreError::NotFound);
                     }
@@ -242,11 +253,12 @@ impl StoreService {
             .into());
         }
         let lookup = id.clone();
+        let clock = self.clock.clone();
         let deleted = self
             .db
             .run(move |conn| {
                 write_tx(conn, |conn| {
-                    Ok::<_, StoreError>(q::mark_deleted(conn, lookup.as_str(), db::now())?)
+                    Ok::<_, StoreError>(q::mark_deleted(conn, lookup.as_str(), clock.now())?)
                 })
             })
             .await?;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use chrono::TimeDelta;
+use chrono::{NaiveDateTime, TimeDelta};
 
 use super::audit::{self, Event, RequestMeta};
 use super::login_guard::{self, GuardKey};
@@ -12,7 +12,7 @@ use super::rate_limit::hit_within;
 use crate::config::RateLimits;
 use crate::db::customers::CustomerRow;
 use crate::db::scope::Scope;
-use crate::db::{self, sessions, tokens as q, DbConnection};
+use crate::db::{sessions, tokens as q, DbConnection};
 use crate::domain::email::{digest, mask};
 use crate::domain::store::Store;
 use crate::domain::token::{PlainToken, Purpose};
@@ -30,18 +30,21 @@ fn email_bucket(scope: Scope<'_>, window: &str, email: &Email) -> String {
 /// Counted for known and unknown addresses alike, so both paths do the same work.
 pub fn email_allowed(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     scope: Scope<'_>,
     email: &Email,
     limits: &RateLimits,
 ) -> diesel::QueryResult<bool> {
     let minute_ok = hit_within(
         conn,
+        now,
         &email_bucket(scope, "1m", email),
         Duration::from_secs(60),
         limits.email_per_minute,
     )?;
     let hour_ok = hit_within(
         conn,
+        now,
         &email_bucket(scope, "1h", email),
         Duration::from_secs(3600),
         limits.email_per_hour,
@@ -70,20 +73,23 @@ pub fn log_throttled(
     );
 }
 
-/// A new token of `purpose` for the customer; older unused ones of that purpose stop working.
+/// A new token of `purpose` for the customer, issued at `now`; older unused ones of that
+/// purpose stop working.
 pub fn issue(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     scope: Scope<'_>,
     customer_id: &str,
     purpose: Purpose,
     ttl: Duration,
 ) -> diesel::QueryResult<PlainToken> {
-    issue_for(conn, scope, customer_id, purpose, ttl, None)
+    issue_for(conn, now, scope, customer_id, purpose, ttl, None)
 }
 
 /// [`issue`], with the new address an email-change token confirms.
 pub fn issue_for(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     scope: Scope<'_>,
     customer_id: &str,
     purpose: Purpose,
@@ -91,7 +97,6 @@ pub fn issue_for(
     new_email: Option<&str>,
 ) -> diesel::QueryResult<PlainToken> {
     let token = PlainToken::generate();
-    let now = db::now();
     q::void_unused(conn, scope, customer_id, purpose.as_str())?;
     q::insert(
         conn,
@@ -110,8 +115,10 @@ pub fn issue_for(
 
 /// Issues a token of `purpose` for the customer, queues the mail `write` makes of their first
 /// name and the token, and records the token.
+#[allow(clippy::too_many_arguments)]
 pub fn mail_link(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     store: &Store,
     customer: &CustomerRow,
     purpose: Purpose,
@@ -120,10 +127,17 @@ pub fn mail_link(
     write: impl FnOnce(Option<&str>, &PlainToken) -> Rendered,
 ) -> diesel::QueryResult<()> {
     let scope = Scope::new(&store.id);
-    let token = issue(conn, scope, &customer.id, purpose, ttl)?;
+    let token = issue(conn, now, scope, &customer.id, purpose, ttl)?;
     let mail = write(customer.firstname.as_deref(), &token);
-    outbox::enqueue_mail(conn, store, &customer.email, &mail)?;
-    audit::record(conn, scope, Event::TokenCreated, Some(&customer.id), meta)
+    outbox::enqueue_mail(conn, now, store, &customer.email, &mail)?;
+    audit::record(
+        conn,
+        now,
+        scope,
+        Event::TokenCreated,
+        Some(&customer.id),
+        meta,
+    )
 }
 
 /// [`mail_link`] for a known customer, unless their address is past its limits (see
@@ -132,6 +146,7 @@ pub fn mail_link(
 #[allow(clippy::too_many_arguments)]
 pub fn mail_link_unless_throttled(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     store: &Store,
     allowed: bool,
     customer: &CustomerRow,
@@ -150,6 +165,7 @@ pub fn mail_link_unless_throttled(
         );
         audit::record(
             conn,
+            now,
             Scope::new(&store.id),
             Event::TokenThrottled,
             Some(&customer.id),
@@ -157,7 +173,7 @@ pub fn mail_link_unless_throttled(
         )?;
         return Ok(false);
     }
-    mail_link(conn, store, customer, purpose, ttl, meta, write)?;
+    mail_link(conn, now, store, customer, purpose, ttl, meta, write)?;
     Ok(true)
 }
 
@@ -165,12 +181,12 @@ pub fn mail_link_unless_throttled(
 /// every purpose stops working, the lockout is cleared, and the customer is told by mail.
 pub fn after_password_change(
     conn: &mut DbConnection,
+    now: NaiveDateTime,
     store: &Store,
     customer: &CustomerRow,
     keep_session: Option<&str>,
     meta: &RequestMeta,
 ) -> diesel::QueryResult<()> {
-    let now = db::now();
     let scope = Scope::new(&store.id);
     match keep_session {
         Some(keep) => sessions::revoke_all_except(conn, scope, &customer.id, keep, now)?,
@@ -181,8 +197,15 @@ pub fn after_password_change(
         conn,
         &GuardKey::for_normalized(scope, &customer.email_normalized),
     )?;
-    audit::record(conn, scope, Event::PasswordChange, Some(&customer.id), meta)?;
+    audit::record(
+        conn,
+        now,
+        scope,
+        Event::PasswordChange,
+        Some(&customer.id),
+        meta,
+    )?;
     let mail = templates::password_changed(customer.firstname.as_deref());
-    outbox::enqueue_mail(conn, store, &customer.email, &mail)?;
+    outbox::enqueue_mail(conn, now, store, &customer.email, &mail)?;
     Ok(())
 }

@@ -252,7 +252,7 @@ async fn every_login_failure_looks_the_same(backend: Backend) {
 
 async fn ten_failures_lock_the_account_for_a_while(backend: Backend) {
     let (app, sink) = TestApp::spawn_with_mail(backend, |c| {
-        c.lockout_base = Duration::from_secs(2);
+        c.lockout_base = Duration::from_secs(60);
         c.rate_limits.email_per_minute = 10;
     })
     .await;
@@ -273,9 +273,111 @@ async fn ten_failures_lock_the_account_for_a_while(backend: Backend) {
         .await;
     assert_eq!(app.exchange(&mails[1].token()).await.0, 200);
 
-    tokio::time::sleep(Duration::from_millis(2300)).await;
+    app.clock.advance(Duration::from_secs(30));
+    let res = app
+        .public(Method::POST, "/v1/customers/login")
+        .json(&json!({"email": "lock@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429, "still locked half way");
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (20..=30).contains(&wait),
+        "the wait left, by the server's clock: {wait}"
+    );
+
+    app.clock.advance(Duration::from_secs(31));
     let (status, body) = login(&app, "lock@example.com", PASSWORD).await;
     assert_eq!(status, 200, "the lockout expires: {body}");
+}
+
+/// Verification, reset and email-change links last their TTL by the server's clock.
+async fn verification_reset_and_email_change_links_expire(backend: Backend) {
+    let (app, sink) = TestApp::spawn_with_mail(backend, |c| {
+        c.login_token_ttl = Duration::from_secs(600);
+        c.rate_limits.email_per_minute = 10;
+    })
+    .await;
+    let expired = |(status, body): (u16, Value)| {
+        assert_eq!(status, 422, "{body}");
+        assert_error(&body, 422, "unprocessable_entity", "invalid_token");
+    };
+
+    let (status, _) = post(
+        &app,
+        "/v1/customers/register",
+        json!({"email": "late@example.com", "password": PASSWORD, "base_url": LINK}),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let verify = sink.last_to("late@example.com").await.token();
+    app.clock.advance(Duration::from_secs(601));
+    expired(post(&app, "/v1/customers/verify-email", json!({"token": verify})).await);
+
+    let (status, _) = post(
+        &app,
+        "/v1/customers/password-reset-email",
+        json!({"email": "late@example.com", "base_url": LINK}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let reset = sink
+        .wait_for("late@example.com", 2, Duration::from_secs(10))
+        .await[1]
+        .token();
+    let valid = |token: String| {
+        let app = &app;
+        async move {
+            let (status, v) = post(
+                app,
+                "/v1/customers/password-reset/verify",
+                json!({"token": token}),
+            )
+            .await;
+            assert_eq!(status, 200, "{v}");
+            v["valid"].as_bool().expect("valid")
+        }
+    };
+    app.clock.advance(Duration::from_secs(590));
+    assert!(valid(reset.clone()).await, "within its TTL");
+    app.clock.advance(Duration::from_secs(11));
+    assert!(!valid(reset.clone()).await, "past its TTL");
+    expired(
+        post(
+            &app,
+            "/v1/customers/password-reset",
+            json!({"token": reset, "password": "a new secret", "confirm_password": "a new secret"}),
+        )
+        .await,
+    );
+
+    let mover = app.create_email("mover@example.com").await;
+    let id = mover["id"].as_str().unwrap();
+    let jwt = app.issue_jwt(id).await;
+    let (status, body) = status_json(
+        app.bearer(Method::PUT, &format!("/v1/customers/{id}"), &jwt)
+            .json(&json!({"email": "moved@example.com", "base_url": LINK}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let change = sink.last_to("moved@example.com").await.token();
+    app.clock.advance(Duration::from_secs(601));
+    expired(
+        post(
+            &app,
+            "/v1/customers/confirm-email-change",
+            json!({"token": change}),
+        )
+        .await,
+    );
 }
 
 async fn reset_changes_the_password_and_ends_everything(backend: Backend) {
@@ -637,6 +739,7 @@ crate::on_both_backends!(
     registering_a_taken_email_reveals_nothing_and_changes_nothing,
     every_login_failure_looks_the_same,
     ten_failures_lock_the_account_for_a_while,
+    verification_reset_and_email_change_links_expire,
     reset_changes_the_password_and_ends_everything,
     tokens_work_only_for_their_own_purpose,
     customers_change_their_own_password,

@@ -1,6 +1,7 @@
 //! The test harness: patron served over real HTTP on a random port, with its own database
 //! (`TestDb`, from `tests/support/database.rs`).
 
+use patron::clock::TestClock;
 use patron::config::{Config, Secret};
 use patron::http::AppState;
 use patron::startup::Application;
@@ -32,6 +33,8 @@ pub struct TestApp {
     pub state: AppState,
     pub initial_keys: Option<(String, String)>,
     pub db: TestDb,
+    /// The server's clock: move it forward rather than sleep through an expiry.
+    pub clock: TestClock,
 }
 
 impl TestApp {
@@ -50,7 +53,13 @@ impl TestApp {
         if std::env::var("TEST_LOG").is_ok() {
             patron::telemetry::init();
         }
-        let app = Application::build(config).await.expect("patron starts");
+        // A day ahead of the system's time: code that reads the system's clock where it should
+        // read the server's shows up as a token, session or lock that ends at once or never.
+        let clock = TestClock::new();
+        clock.advance(std::time::Duration::from_secs(86_400));
+        let app = Application::build_with_clock(config, clock.clock())
+            .await
+            .expect("patron starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state().clone();
         let initial_keys = app
@@ -67,6 +76,7 @@ impl TestApp {
             state,
             initial_keys,
             db,
+            clock,
         }
     }
 
@@ -217,6 +227,36 @@ impl TestApp {
             .expect("request");
         let status = res.status().as_u16();
         (status, res.json().await.expect("json"))
+    }
+
+    /// Waits until no message in the outbox is queued or being sent (a failed try waiting for
+    /// its retry is queued), and returns how many were sent. After that no worker of any
+    /// server on this database sends anything more, so mails counted then are final: no
+    /// sleeping and hoping that a late duplicate would have arrived by then.
+    pub async fn outbox_settled(&self) -> i64 {
+        use patron::db::outbox as q;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let (waiting, sent) = self
+                .state
+                .db
+                .run(|conn| {
+                    let waiting = q::count_with_status(conn, q::QUEUED)?
+                        + q::count_with_status(conn, q::SENDING)?;
+                    let sent = q::count_with_status(conn, q::SENT)?;
+                    Ok::<_, patron::db::DbError>((waiting, sent))
+                })
+                .await
+                .expect("count the outbox");
+            if waiting == 0 {
+                return sent;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the outbox never settled: {waiting} waiting, {sent} sent"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn total_customers(&self) -> u64 {

@@ -67,6 +67,20 @@ async fn a_bad_key_costs_one_lookup_per_ttl_and_a_live_key_one_per_request(backe
         n >= 1 && u128::from(n) <= windows,
         "{n} lookups in {windows} TTLs"
     );
+    // Once its TTL is over, the key is asked about again.
+    app.clock.advance(UNKNOWN_TTL);
+    let started = std::time::Instant::now();
+    let n = lookups_during(&app, async {
+        for _ in 0..5 {
+            assert_eq!(list_status(&app, &repeated).await, 401);
+        }
+    })
+    .await;
+    let windows = started.elapsed().as_millis() / UNKNOWN_TTL.as_millis() + 1;
+    assert!(
+        n >= 1 && u128::from(n) <= windows,
+        "{n} lookups in {windows} TTLs after the TTL"
+    );
 
     // A live key is looked up on every request: nothing about it is kept.
     let live = app.state.keys.create(KeyKind::Secret).await.unwrap();
@@ -100,7 +114,7 @@ async fn another_process(app: &TestApp) -> KeyService {
     .await
     .unwrap()
     .expect("open the database");
-    KeyService::new(db, None, None)
+    KeyService::new(db, patron::clock::Clock::system(), None, None)
 }
 
 /// Another process creates a key and revokes it: the running server takes the new key and

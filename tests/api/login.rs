@@ -150,9 +150,7 @@ async fn answers_are_identical_for_known_unknown_and_throttled(backend: Backend)
     );
     assert_eq!(known, throttled, "a throttled request answers alike");
 
-    sink.wait_for("known@example.com", 1, Duration::from_secs(10))
-        .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.outbox_settled().await, 1, "one mail queued, and sent");
     assert_eq!(
         sink.mails_to("known@example.com").len(),
         1,
@@ -298,11 +296,22 @@ async fn concurrent_exchanges_have_exactly_one_winner(backend: Backend) {
 
 async fn tokens_expire(backend: Backend) {
     let (app, sink) =
-        TestApp::spawn_with_mail(backend, |c| c.login_token_ttl = Duration::from_secs(1)).await;
+        TestApp::spawn_with_mail(backend, |c| c.login_token_ttl = Duration::from_secs(600)).await;
     app.create_email("late@example.com").await;
+    // A token lasts its TTL by the server's clock, wherever that stands.
+    app.clock.advance(Duration::from_secs(86_400));
     app.email_token("late@example.com", LINK).await;
     let token = sink.last_to("late@example.com").await.token();
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    app.clock.advance(Duration::from_secs(590));
+    let (status, body) = app.exchange(&token).await;
+    assert_eq!(status, 200, "within its TTL: {body}");
+
+    app.email_token("late@example.com", LINK).await;
+    let token = sink
+        .wait_for("late@example.com", 2, Duration::from_secs(10))
+        .await[1]
+        .token();
+    app.clock.advance(Duration::from_secs(601));
     let (status, body) = app.exchange(&token).await;
     assert_eq!(status, 422);
     assert_error(&body, 422, "unprocessable_entity", "invalid_token");
@@ -337,14 +346,21 @@ async fn per_email_limit_is_silent_and_per_hour_too(backend: Backend) {
         let (status, body) = app.email_token("flood@example.com", LINK).await;
         assert_eq!((status, body.as_str()), (200, r#"{"success":true}"#));
     }
-    sink.wait_for("flood@example.com", 3, Duration::from_secs(10))
-        .await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(app.outbox_settled().await, 3);
     assert_eq!(
         sink.mails_to("flood@example.com").len(),
         3,
         "at most 3 an hour"
     );
+    // Past the minute, still within the hour: still nothing.
+    app.clock.advance(Duration::from_secs(61));
+    app.email_token("flood@example.com", LINK).await;
+    assert_eq!(app.outbox_settled().await, 3, "the hour is not over");
+    // The next hour's window allows mail again (the clock is at least 61 s into it).
+    app.clock.advance(Duration::from_secs(3600));
+    app.email_token("flood@example.com", LINK).await;
+    assert_eq!(app.outbox_settled().await, 4, "a new hour");
+    assert_eq!(sink.mails_to("flood@example.com").len(), 4);
 }
 
 async fn per_ip_limits_answer_429_and_trust_only_listed_proxies(backend: Backend) {
@@ -380,6 +396,10 @@ async fn per_ip_limits_answer_429_and_trust_only_listed_proxies(backend: Backend
         assert_eq!(app.exchange("ctk_nope").await.0, 422);
     }
     assert_eq!(app.exchange("ctk_nope").await.0, 429);
+    // The next minute, by the server's clock, starts a new budget.
+    app.clock.advance(Duration::from_secs(60));
+    assert_eq!(send("1.1.1.1").await.unwrap().status(), 200);
+    assert_eq!(app.exchange("ctk_nope").await.0, 422);
 
     // Behind a trusted proxy, each forwarded client has its own budget.
     let (proxied, _sink2) = TestApp::spawn_with_mail(backend, |c| {
@@ -477,7 +497,7 @@ async fn a_customer_sees_only_their_own_data(backend: Backend) {
 
 async fn forged_and_expired_jwts_are_401(backend: Backend) {
     let (app, sink) =
-        TestApp::spawn_with_mail(backend, |c| c.jwt_ttl = Duration::from_secs(2)).await;
+        TestApp::spawn_with_mail(backend, |c| c.jwt_ttl = Duration::from_secs(600)).await;
     let (alice, jwt) = app.login(&sink, "alice@example.com").await;
     let bob = app.create_email("bob@example.com").await;
     let own = format!("/v1/customers/{alice}");
@@ -533,9 +553,55 @@ async fn forged_and_expired_jwts_are_401(backend: Backend) {
         assert_eq!(status, 401, "{name}");
         assert_error(&body, 401, "authentication_error", "invalid_bearer_token");
     }
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    app.clock.advance(Duration::from_secs(601));
     let (status, _) = status_json(app.bearer(Method::GET, &own, &jwt).send().await.unwrap()).await;
     assert_eq!(status, 401, "expired");
+}
+
+/// The server checks a JWT's `exp` by its own clock, allowing 5 s for clocks a little apart,
+/// also for a token whose signature it checked before; this does not depend on the session
+/// row, which the test keeps alive.
+async fn a_jwt_expires_by_its_exp_claim(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.jwt_ttl = Duration::from_secs(600)).await;
+    let customer = app.create_email("exp@example.com").await;
+    let id = customer["id"].as_str().unwrap();
+    let own = format!("/v1/customers/{id}");
+    let jwt = app.issue_jwt(id).await;
+    assert_eq!(app.bearer_status(Method::GET, &own, &jwt).await, 200);
+
+    let claims = jwt_part(&jwt, 1);
+    let session = claims["jti"].as_str().unwrap().to_owned();
+    app.state
+        .db
+        .run(move |conn| {
+            use diesel::prelude::*;
+            use patron::db::schema::sessions::dsl;
+            let later = patron::db::now() + chrono::TimeDelta::days(365);
+            diesel::update(dsl::sessions.find(session))
+                .set(dsl::expires_at.eq(later))
+                .execute(conn)?;
+            Ok::<_, patron::db::DbError>(())
+        })
+        .await
+        .unwrap();
+    let exp = chrono::DateTime::from_timestamp(claims["exp"].as_i64().unwrap(), 0)
+        .unwrap()
+        .naive_utc();
+
+    // The start of the last second the leeway allows.
+    let to_edge = exp + chrono::TimeDelta::seconds(5) - app.clock.now();
+    app.clock.advance(to_edge.to_std().expect("exp is ahead"));
+    assert_eq!(
+        app.bearer_status(Method::GET, &own, &jwt).await,
+        200,
+        "within the leeway"
+    );
+    app.clock.advance(Duration::from_secs(1));
+    assert_eq!(
+        app.bearer_status(Method::GET, &own, &jwt).await,
+        401,
+        "past exp and the leeway"
+    );
 }
 
 async fn another_audience_refuses_our_tokens(backend: Backend) {
@@ -655,19 +721,49 @@ async fn keys_rotate_without_logging_anyone_out(backend: Backend) {
     assert_eq!(app.bearer_status(Method::GET, &own, &new).await, 200);
 }
 
+/// Waits until the one message in the outbox is queued again after a failed try, and returns
+/// how many tries failed.
+async fn queued_after_a_failed_try(app: &TestApp) -> i32 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let row = app
+            .state
+            .db
+            .run(|conn| {
+                use diesel::prelude::*;
+                use patron::db::schema::outbox::dsl;
+                Ok::<_, patron::db::DbError>(
+                    dsl::outbox
+                        .select((dsl::status, dsl::attempts, dsl::last_error))
+                        .first::<(String, i32, Option<String>)>(conn)?,
+                )
+            })
+            .await
+            .expect("the queued message");
+        if let ("queued", tries, Some(_)) = (row.0.as_str(), row.1, &row.2) {
+            return tries;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never queued again after a failed try: {row:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 async fn smtp_outage_delays_mail_but_loses_none(backend: Backend) {
     let (app, sink) = TestApp::spawn_with_mail(backend, |_| {}).await;
     app.create_email("patient@example.com").await;
     sink.stop();
     let (status, _) = app.email_token("patient@example.com", LINK).await;
     assert_eq!(status, 200, "an SMTP outage never fails the request");
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    assert!(sink.mails().is_empty());
+    let tries = queued_after_a_failed_try(&app).await;
+    assert!(tries >= 1, "kept for a retry after {tries} failed tries");
     sink.restart().await;
     let mails = sink
         .wait_for("patient@example.com", 1, Duration::from_secs(15))
         .await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.outbox_settled().await, 1);
     assert_eq!(
         sink.mails_to("patient@example.com").len(),
         1,
@@ -691,11 +787,10 @@ async fn two_servers_on_one_database_send_each_mail_once(backend: Backend) {
         let (status, _) = server.email_token(&format!("m{i}@example.com"), LINK).await;
         assert_eq!(status, 200);
     }
+    assert_eq!(first.outbox_settled().await, n as i64);
     for i in 0..n {
-        sink.wait_for(&format!("m{i}@example.com"), 1, Duration::from_secs(15))
-            .await;
+        assert_eq!(sink.mails_to(&format!("m{i}@example.com")).len(), 1, "m{i}");
     }
-    tokio::time::sleep(Duration::from_millis(700)).await;
     assert_eq!(
         sink.mails().len(),
         n,
@@ -799,6 +894,7 @@ crate::on_both_backends!(
     another_audience_refuses_our_tokens,
     logout_ends_only_that_session,
     keys_rotate_without_logging_anyone_out,
+    a_jwt_expires_by_its_exp_claim,
     smtp_outage_delays_mail_but_loses_none,
     two_servers_on_one_database_send_each_mail_once,
     audit_trail_records_events_and_no_secrets,

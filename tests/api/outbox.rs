@@ -34,12 +34,14 @@ async fn two_replicas_and_a_slow_mail_server_send_each_mail_once(backend: Backen
         .get(&patron::domain::StoreId::default_store())
         .await
         .unwrap();
+    let now = a.clock.now();
     a.state
         .db
         .run(move |conn| {
             for to in &queued {
                 patron::mail::outbox::enqueue(
                     conn,
+                    now,
                     &default_store,
                     to,
                     "Hello",
@@ -92,14 +94,15 @@ async fn two_replicas_and_a_slow_mail_server_send_each_mail_once(backend: Backen
 /// holder of the current claim does.
 async fn only_the_current_lease_holder_records_the_outcome(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    let clock = app.clock.clone();
     let outcome = app
         .state
         .db
-        .run(|conn| {
+        .run(move |conn| {
             let e = patron::db::DbError::from;
             // Due an hour from now, so that the server's own worker leaves it alone: this test
             // plays the workers, an hour ahead.
-            let now = patron::db::now() + chrono::TimeDelta::hours(1);
+            let now = clock.now() + chrono::TimeDelta::hours(1);
             q::insert(
                 conn,
                 &q::NewMessage {

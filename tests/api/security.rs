@@ -563,7 +563,7 @@ async fn lockouts_in_a_row_double(backend: Backend) {
     let (app, sink) = TestApp::spawn_with_mail(backend, |c| {
         c.rate_limits.email_per_minute = 20;
         c.rate_limits.login_per_minute = 0;
-        c.lockout_base = Duration::from_secs(1);
+        c.lockout_base = Duration::from_secs(60);
     })
     .await;
     registered(&app, &sink, "twice@example.com").await;
@@ -593,16 +593,15 @@ async fn lockouts_in_a_row_double(backend: Backend) {
         }
         let (lockouts, until) = stored().await.unwrap();
         assert_eq!(lockouts, round, "lockouts in a row");
-        let left = until.expect("locked") - patron::db::now();
-        let expected_ms = 1000 * (1 << (round - 1));
+        let left = until.expect("locked") - app.clock.now();
+        let expected_ms = 60_000 * (1 << (round - 1));
         assert!(
-            left.num_milliseconds() > expected_ms - 500 && left.num_milliseconds() <= expected_ms,
+            left.num_milliseconds() > expected_ms - 2000 && left.num_milliseconds() <= expected_ms,
             "round {round}: {left:?}"
         );
-        tokio::time::sleep(Duration::from_millis(
+        app.clock.advance(Duration::from_millis(
             u64::try_from(expected_ms).unwrap() + 100,
-        ))
-        .await;
+        ));
     }
     // A right password ends the streak: the next lockout is the base length again.
     assert_eq!(login(&app, "twice@example.com", PASSWORD).await.0, 200);
@@ -614,17 +613,18 @@ async fn a_lock_taken_while_checking_refuses_the_success(backend: Backend) {
     use patron::service::login_guard::{self as guard, GuardKey};
     let app = TestApp::spawn(backend).await;
     let key = GuardKey::for_login(patron::db::scope::Scope::DEFAULT, "race@example.com");
+    let now = app.clock.now();
     let result = app
         .state
         .db
         .run(move |conn| {
-            let first = guard::take_attempt(conn, &key)?;
+            let first = guard::take_attempt(conn, now, &key)?;
             // Ten wrong passwords finish while this one is still being hashed.
             let mut lock = None;
             for _ in 0..10 {
-                lock = guard::record_failure(conn, &key, Duration::from_secs(60))?;
+                lock = guard::record_failure(conn, now, &key, Duration::from_secs(60))?;
             }
-            let success = guard::record_success(conn, &key)?;
+            let success = guard::record_success(conn, now, &key)?;
             Ok::<_, patron::db::DbError>((first, lock, success))
         })
         .await

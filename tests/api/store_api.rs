@@ -36,8 +36,9 @@ async fn create_store(app: &TestApp, body: Value) -> Value {
     created
 }
 
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+/// The server's time, in the unix seconds the API shows.
+fn now(app: &TestApp) -> i64 {
+    app.clock.now().and_utc().timestamp()
 }
 
 fn keys_of(v: &Value) -> Vec<String> {
@@ -180,7 +181,7 @@ async fn only_the_admin_key_opens_the_store_api(backend: Backend) {
 /// which works at once and is not shown again.
 async fn a_store_is_created_with_its_keys_shown_once(backend: Backend) {
     let app = spawn(backend).await;
-    let before = now();
+    let before = now(&app);
     let created = create_store(
         &app,
         json!({
@@ -221,7 +222,7 @@ async fn a_store_is_created_with_its_keys_shown_once(backend: Backend) {
     assert_eq!(created["default"], false);
     let created_at = created["created"].as_i64().expect("created");
     assert!(
-        (before - 1..=now() + 1).contains(&created_at),
+        (before - 1..=now(&app) + 1).contains(&created_at),
         "{created_at}"
     );
     assert_eq!(created["updated"], created["created"]);
@@ -491,7 +492,8 @@ async fn a_put_changes_only_what_it_names(backend: Backend) {
     .await;
     let id = created["id"].as_str().unwrap();
     let path = format!("/v1/stores/{id}");
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // `updated` is in seconds: let one pass so that a change shows.
+    app.clock.advance(std::time::Duration::from_secs(1));
 
     let (status, updated) = send(admin(&app, Method::PUT, &path).json(&json!({
         "name": "Shop C2",

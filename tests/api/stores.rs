@@ -5,7 +5,7 @@
 //! keys or JWTs must find nothing of B, and an id of B must look exactly like an id that never
 //! existed.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use patron::config::{Config, Secret};
 use reqwest::{Method, RequestBuilder};
@@ -98,11 +98,9 @@ fn bearer_with(app: &TestApp, key: &str, method: Method, path: &str, jwt: &str) 
     keyed(app, key, method, path).header("Authorization", format!("Bearer {jwt}"))
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs()
+/// The server's time, in the unix seconds the API shows.
+fn now(app: &TestApp) -> u64 {
+    u64::try_from(app.clock.now().and_utc().timestamp()).expect("after 1970")
 }
 
 pub(crate) fn is_store_id(id: &str) -> bool {
@@ -371,7 +369,7 @@ async fn the_store_api_is_off_without_an_admin_key(backend: Backend) {
 
 async fn a_store_is_created_with_its_first_keys_shown_once(backend: Backend) {
     let app = spawn(backend).await;
-    let before = now();
+    let before = now(&app);
     let (created, b) = create_store(
         &app,
         json!({
@@ -400,7 +398,7 @@ async fn a_store_is_created_with_its_first_keys_shown_once(backend: Backend) {
         .as_u64()
         .expect("created in unix seconds");
     assert!(
-        (before.saturating_sub(5)..=now() + 5).contains(&stamp),
+        (before.saturating_sub(5)..=now(&app) + 5).contains(&stamp),
         "{stamp}"
     );
     assert_eq!(created["updated"], created["created"]);
@@ -729,7 +727,7 @@ async fn a_store_is_updated_in_part_and_null_clears_a_setting(backend: Backend) 
     .await;
     let path = format!("/v1/stores/{}", b.id);
     // `updated` is in seconds: let one pass so that a change shows.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.clock.advance(Duration::from_secs(1));
 
     let (status, renamed) =
         send(admin(&app, Method::PUT, &path).json(&json!({"name": "Shop Bee"}))).await;
@@ -1424,11 +1422,52 @@ async fn logins_links_and_resets_stay_in_their_store(backend: Backend) {
     let (_, a_me) = a.get(&format!("/v1/customers/{a_id}")).await;
     assert_eq!(a_me["email"], EMAIL, "A's customer keeps the address");
 
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.outbox_settled().await;
     assert!(
         sink.mails_to("only-b@example.com").is_empty(),
         "no mail through A to an address only B knows"
     );
+}
+
+/// Another replica serves a store's settings from its cache for `CACHE_TTL` after a change
+/// made elsewhere, by its own clock, then reads them again.
+async fn another_replica_reads_changed_settings_after_the_cache_ttl(backend: Backend) {
+    let app = spawn(backend).await;
+    let (_, b) = create_store(
+        &app,
+        json!({"name": "Shop B", "link_origins": ["https://one.example"]}),
+    )
+    .await;
+    let mut config = crate::helpers::test_config(&app.db);
+    config.admin_key = Some(Secret::new(ADMIN_KEY));
+    let replica =
+        TestApp::spawn_on(crate::helpers::TestDb::borrowed(app.db.url.clone()), config).await;
+    let on_replica = Shop {
+        app: &replica,
+        id: b.id.clone(),
+        public_key: b.public_key.clone(),
+        secret_key: b.secret_key.clone(),
+    };
+    let link_on = |origin: &str| {
+        let body =
+            json!({"email": "nobody@example.com", "base_url": format!("{origin}/login/{{token}}")});
+        on_replica.post_public("/v1/customers/email-token", body)
+    };
+    assert_eq!(link_on("https://one.example").await.0, 200, "now cached");
+
+    let (status, body) = send(
+        admin(&app, Method::PUT, &format!("/v1/stores/{}", b.id))
+            .json(&json!({"link_origins": ["https://two.example"]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    replica.clock.advance(patron::service::stores::CACHE_TTL);
+    assert_eq!(
+        link_on("https://two.example").await.0,
+        200,
+        "read again after the cache's time"
+    );
+    assert_eq!(link_on("https://one.example").await.0, 422);
 }
 
 async fn password_lockouts_count_per_store(backend: Backend) {
@@ -1495,7 +1534,7 @@ async fn per_address_mail_limits_count_per_store(backend: Backend) {
         "A's limit does not hold back B's mail: {}",
         second.link()
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.outbox_settled().await, 2, "two mails queued in all");
     assert_eq!(
         sink.mails_to(EMAIL).len(),
         2,
@@ -1792,6 +1831,7 @@ async fn order_reference_prefix_applies_to_its_store_only(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    another_replica_reads_changed_settings_after_the_cache_ttl,
     the_store_api_is_off_without_an_admin_key,
     a_store_is_created_with_its_first_keys_shown_once,
     store_input_is_validated,
