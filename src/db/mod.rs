@@ -173,9 +173,11 @@ impl ConnectionManager {
                         reason: e.to_string(),
                     })?;
                 // WAL lets readers run beside the one writer; busy_timeout makes writers queue
-                // instead of failing at once.
+                // instead of failing at once. It comes first: switching to WAL takes a lock,
+                // and without the timeout a connection opened while another holds it failed
+                // at once (a reader's own connection, opened beside the pool's).
                 conn.batch_execute(
-                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                    "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(|source| ConnectError::Setup { url: shown, source })?;

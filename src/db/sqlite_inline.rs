@@ -220,7 +220,10 @@ mod tests {
                 panic!("a bug in a read");
             })
             .await;
-        assert!(matches!(panicked, Err::<(), _>(DbError::Task(_))));
+        assert!(
+            matches!(panicked, Err::<(), _>(DbError::Task(_))),
+            "{panicked:?}"
+        );
         assert_eq!(attempts.load(Ordering::SeqCst), 2);
         db.run(|conn| {
             conn.batch_execute("CREATE TABLE after_the_panic (x INTEGER)")

@@ -144,4 +144,34 @@ async fn keys_created_and_revoked_elsewhere_count_from_the_next_request(backend:
 crate::on_both_backends!(
     a_bad_key_costs_one_lookup_per_ttl_and_a_live_key_one_per_request,
     keys_created_and_revoked_elsewhere_count_from_the_next_request,
+    a_key_beside_a_customer_token_is_looked_up_once,
 );
+
+/// Beside a customer token, a merchant key is checked for its store once: Commerce.js sends its
+/// public key with every call, and those calls must not cost a key lookup each. Two keys in
+/// turn are both remembered (not only the last one seen).
+async fn a_key_beside_a_customer_token_is_looked_up_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let first = app.state.keys.create(KeyKind::Public).await.unwrap();
+    let second = app.state.keys.create(KeyKind::Public).await.unwrap();
+    let customer = app.create_email("beside@example.com").await;
+    let id = customer["id"].as_str().unwrap().to_owned();
+    let jwt = app.issue_jwt(&id).await;
+    let n = lookups_during(&app, async {
+        for _ in 0..5 {
+            for key in [&first, &second] {
+                let res = app
+                    .client
+                    .get(app.url(&format!("/v1/customers/{id}")))
+                    .header("Authorization", format!("Bearer {jwt}"))
+                    .header("X-Authorization", key.key.expose())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status().as_u16(), 200);
+            }
+        }
+    })
+    .await;
+    assert_eq!(n, 2, "one lookup per key, then its store is remembered");
+}

@@ -107,6 +107,16 @@ async fn only_the_admin_key_opens_the_store_api(backend: Backend) {
         let (status, body) = send(with_key(&app, "", Method::GET, &path)).await;
         assert_eq!(status, 401, "{path} with an empty key: {body}");
         assert_error(&body, 401, "authentication_error", "missing_api_key");
+        // A header whose bytes are not text is a key that is not valid, not a missing one.
+        let garbled = reqwest::header::HeaderValue::from_bytes(b"ak_\xff\xfe").unwrap();
+        let (status, body) = send(
+            app.client
+                .get(app.url(&path))
+                .header("X-Authorization", garbled),
+        )
+        .await;
+        assert_eq!(status, 401, "{path} with a key that is not text: {body}");
+        assert_error(&body, 401, "authentication_error", "invalid_api_key");
 
         for key in [PUBLIC_KEY, SECRET_KEY, other_public.as_str()] {
             let (status, body) = send(with_key(&app, key, Method::GET, &path)).await;
