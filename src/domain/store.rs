@@ -179,9 +179,10 @@ pub fn parse_currency(raw: &str) -> Result<Currency, ValidationError> {
 
 pub fn parse_country(raw: &str) -> Result<String, ValidationError> {
     let code = raw.trim().to_ascii_uppercase();
+    // The crate's table holds the 249 alpha-2 codes, and "" (blank never gets here).
     match code.parse::<iso_country::Country>() {
-        Ok(_) if code.len() == 2 => Ok(code),
-        _ => Err(ValidationError::field(
+        Ok(_) => Ok(code),
+        Err(_) => Err(ValidationError::field(
             "invalid_country",
             "country",
             "The country must be an ISO 3166-1 alpha-2 code, such as SE or US.",
@@ -400,6 +401,23 @@ mod tests {
         assert_eq!(store.settings.country, None);
         assert_eq!(store.name, "Shop B");
         assert!(store.settings.link_origins.is_some());
+    }
+
+    #[test]
+    fn a_store_lists_at_most_fifty_link_origins() {
+        let origins = |n: usize| StoreInput {
+            link_origins: Some(Some(
+                (0..n).map(|i| format!("https://shop{i}.example")).collect(),
+            )),
+            ..input()
+        };
+        let fifty = origins(MAX_LINK_ORIGINS).into_new().unwrap();
+        assert_eq!(
+            fifty.settings.link_origins.map(|o| o.len()),
+            Some(MAX_LINK_ORIGINS)
+        );
+        let e = origins(MAX_LINK_ORIGINS + 1).into_new().unwrap_err();
+        assert!(e.errors.contains_key("link_origins"), "{e:?}");
     }
 
     #[test]
