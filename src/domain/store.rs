@@ -418,6 +418,13 @@ mod tests {
         );
         let e = origins(MAX_LINK_ORIGINS + 1).into_new().unwrap_err();
         assert!(e.errors.contains_key("link_origins"), "{e:?}");
+        // The origin parser takes any host text; a control character in one is refused here.
+        let bell = StoreInput {
+            link_origins: Some(Some(vec!["https://shop\u{7}b.example".into()])),
+            ..input()
+        };
+        let e = bell.into_new().unwrap_err();
+        assert!(e.errors.contains_key("link_origins"), "{e:?}");
     }
 
     #[test]
