@@ -317,3 +317,19 @@ impl StoreService {
             .map(|rows| rows.into_iter().map(row_to_store).collect())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::DatabaseFailure;
+
+    /// `Db::run` checks the connection after a database failure only: a store that is not
+    /// there, or a broken rule, says nothing about the connection.
+    #[test]
+    fn only_a_database_error_is_a_database_failure() {
+        assert!(!StoreError::NotFound.database_failure());
+        assert!(!StoreError::Invalid(ValidationError::field("x", "name", "x")).database_failure());
+        assert!(StoreError::Db(DbError::Unavailable("gone".into())).database_failure());
+        assert!(!StoreError::Db(DbError::UniqueViolation("taken".into())).database_failure());
+    }
+}
