@@ -68,6 +68,10 @@ PK = "pk_bench_xxxxxxxxxxxx"
 SK = "sk_bench_xxxxxxxxxxxx"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SEARCH_TERMS = ["law", "mart", "son", "anna"]
+# The default store (migration 2026-12-02-000008_stores): the environment's keys belong to it, so
+# every row the bench writes with SQL does too (store_id is NOT NULL without a default on
+# PostgreSQL).
+STORE = "store_default0000000"
 
 FIRSTNAMES = [
     "Anna", "Leslie", "Martin", "Maria", "John", "Hannah", "Peter", "Sofia", "Lucas", "Emma",
@@ -425,7 +429,7 @@ def customer_rows():
         # The folded search columns patron writes with every customer (src/domain/fold.rs);
         # the names are ASCII, where folding is lower-casing.
         yield (cid(i), email, email, first, last, phone, f"ext_{i}", None, t, t,
-               email, first.lower(), last.lower())
+               email, first.lower(), last.lower(), STORE)
 
 
 def seed(db, patron, outdir):
@@ -435,15 +439,15 @@ def seed(db, patron, outdir):
     db.load(
         "customers",
         ["id", "email", "email_normalized", "firstname", "lastname", "phone", "external_id", "meta",
-         "created_at", "updated_at", "email_folded", "firstname_folded", "lastname_folded"],
+         "created_at", "updated_at", "email_folded", "firstname_folded", "lastname_folded", "store_id"],
         list(customer_rows()),
     )
     # Rows only the ceilings use: a session per JWT customer, tokens of purpose 'pgbench'.
     day = ts(now + timedelta(days=1))
-    db.load("sessions", ["id", "customer_id", "created_at", "expires_at"],
-            [(f"pgbsess{i:017d}", cid(i), ts(now), day) for i in range(1, JWT_CUSTOMERS + 1)])
-    db.load("login_tokens", ["token_hash", "customer_id", "purpose", "created_at", "expires_at"],
-            [(f"pgb_{i}", cid(i), "pgbench", ts(now), day) for i in range(1, PGB_TOKENS + 1)])
+    db.load("sessions", ["id", "customer_id", "created_at", "expires_at", "store_id"],
+            [(f"pgbsess{i:017d}", cid(i), ts(now), day, STORE) for i in range(1, JWT_CUSTOMERS + 1)])
+    db.load("login_tokens", ["token_hash", "customer_id", "purpose", "created_at", "expires_at", "store_id"],
+            [(f"pgb_{i}", cid(i), "pgbench", ts(now), day, STORE) for i in range(1, PGB_TOKENS + 1)])
     # The signing key the ceilings' session check names (the session query checks the JWT's key
     # is not retired). Older than patron's own, so patron never signs with it; a valid seed, so
     # patron's start-up check of the stored keys reads it.
@@ -460,8 +464,8 @@ def seed(db, patron, outdir):
         plain = "ctk_" + "".join(rnd.choice(alphabet) for _ in range(43))
         tokens.append(plain)
         rows.append((hashlib.sha256(plain.encode()).hexdigest(), cid(rnd.randint(1, CUSTOMERS)),
-                     "login", ts(now), day))
-    db.load("login_tokens", ["token_hash", "customer_id", "purpose", "created_at", "expires_at"], rows)
+                     "login", ts(now), day, STORE))
+    db.load("login_tokens", ["token_hash", "customer_id", "purpose", "created_at", "expires_at", "store_id"], rows)
     tok_file = os.path.join(outdir, f"tokens-{db.name}.txt")
     with open(tok_file, "w") as f:
         f.write("\n".join(tokens) + "\n")

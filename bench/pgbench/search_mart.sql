@@ -1,4 +1,5 @@
 -- GET /v1/customers?query=mart over 100,000 customers: the count, then the first page (20), as patron
--- sends them. bench.py runs the four search_*.sql files with equal weights, as search.lua rotates.
-SELECT COUNT(*) FROM customers WHERE ((email_folded LIKE '%mart%' ESCAPE '\') OR (firstname_folded LIKE '%mart%' ESCAPE '\')) OR (lastname_folded LIKE '%mart%' ESCAPE '\');
-SELECT * FROM customers WHERE ((email_folded LIKE '%mart%' ESCAPE '\') OR (firstname_folded LIKE '%mart%' ESCAPE '\')) OR (lastname_folded LIKE '%mart%' ESCAPE '\') ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0;
+-- sends them (the store's customers only). bench.py runs the four search_*.sql files with equal
+-- weights, as search.lua rotates.
+SELECT COUNT(*) FROM customers WHERE (store_id = 'store_default0000000') AND (((email_folded LIKE '%mart%' ESCAPE '\') OR (firstname_folded LIKE '%mart%' ESCAPE '\')) OR (lastname_folded LIKE '%mart%' ESCAPE '\'));
+SELECT * FROM customers WHERE (store_id = 'store_default0000000') AND (((email_folded LIKE '%mart%' ESCAPE '\') OR (firstname_folded LIKE '%mart%' ESCAPE '\')) OR (lastname_folded LIKE '%mart%' ESCAPE '\')) ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0;

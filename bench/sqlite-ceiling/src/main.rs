@@ -7,7 +7,7 @@
 //!
 //! Rows it relies on are seeded by bench/bench.py: customers `cstmr_b<13 digits>` with email
 //! `customer<i>@example.com`, sessions `pgbsess<17 digits>` for customers 1..=1000, tokens
-//! `pgb_<i>` of purpose `pgbench` for customers 1..=100000.
+//! `pgb_<i>` of purpose `pgbench` for customers 1..=100000, all in the default store.
 
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,8 @@ use rusqlite::{params, Connection};
 const JWT_CUSTOMERS: u64 = 1000;
 const CUSTOMERS: u64 = 100_000;
 const PGB_TOKENS: u64 = 100_000;
+/// The default store: the one patron's environment keys and every seeded row belong to.
+const STORE: &str = "store_default0000000";
 /// The same search terms as bench/wrk/search.lua and bench/pgbench/search.sql.
 const TERMS: [&str; 4] = ["%law%", "%mart%", "%son%", "%anna%"];
 
@@ -92,14 +94,14 @@ fn session_and_customer(conn: &Connection, rng: &mut Rng) -> String {
         .prepare_cached(
             "SELECT customers.* FROM sessions INNER JOIN customers \
              ON customers.id = sessions.customer_id WHERE sessions.id = ?1 \
-             AND sessions.customer_id = ?2 AND sessions.revoked_at IS NULL \
-             AND sessions.expires_at > ?3 AND EXISTS (SELECT 1 FROM signing_keys \
-             WHERE signing_keys.kid = ?4 AND (signing_keys.retired_at IS NULL \
-             OR signing_keys.retired_at > ?3))",
+             AND sessions.customer_id = ?2 AND sessions.store_id = ?3 \
+             AND sessions.revoked_at IS NULL AND sessions.expires_at > ?4 \
+             AND EXISTS (SELECT 1 FROM signing_keys WHERE signing_keys.kid = ?5 \
+             AND (signing_keys.retired_at IS NULL OR signing_keys.retired_at > ?4))",
         )
         .unwrap();
     assert_eq!(
-        consume(&mut st, params![sid, cid, ts(now()), "pgbkid"]),
+        consume(&mut st, params![sid, cid, STORE, ts(now()), "pgbkid"]),
         1,
         "seeded session {sid} missing"
     );
@@ -114,30 +116,43 @@ fn one(conn: &Connection, scenario: &str, rng: &mut Rng) {
         "orders" => {
             let cid = session_and_customer(conn, rng);
             let _n: i64 = conn
-                .prepare_cached("SELECT COUNT(*) FROM orders WHERE customer_id = ?1")
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM orders WHERE store_id = ?1 AND customer_id = ?2",
+                )
                 .unwrap()
-                .query_row(params![cid], |r| r.get(0))
+                .query_row(params![STORE, cid], |r| r.get(0))
                 .unwrap();
             let mut st = conn
                 .prepare_cached(
-                    "SELECT * FROM orders WHERE customer_id = ?1 \
+                    "SELECT * FROM orders WHERE store_id = ?1 AND customer_id = ?2 \
                      ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0",
                 )
                 .unwrap();
-            consume(&mut st, params![cid]);
+            consume(&mut st, params![STORE, cid]);
         }
         "exchange" | "exchange_tx" => {
             let i = rng.between(1, PGB_TOKENS);
             let t = ts(now());
             conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-            let cid: String = conn
-                .prepare_cached(
+            // The single-row UPDATE (the plainest statement) by primary key alone; the whole
+            // transaction consumes the token as patron does, within its store.
+            let cid: String = if scenario == "exchange" {
+                conn.prepare_cached(
                     "UPDATE login_tokens SET used_at = ?1 WHERE token_hash = ?2 \
                      AND purpose = 'pgbench' AND expires_at > ?1 RETURNING customer_id",
                 )
                 .unwrap()
                 .query_row(params![t, format!("pgb_{i}")], |r| r.get(0))
-                .unwrap();
+                .unwrap()
+            } else {
+                conn.prepare_cached(
+                    "UPDATE login_tokens SET used_at = ?1 WHERE store_id = ?2 AND token_hash = ?3 \
+                     AND purpose = 'pgbench' AND expires_at > ?1 RETURNING customer_id",
+                )
+                .unwrap()
+                .query_row(params![t, STORE, format!("pgb_{i}")], |r| r.get(0))
+                .unwrap()
+            };
             if scenario == "exchange_tx" {
                 let mut st = conn
                     .prepare_cached(
@@ -148,11 +163,11 @@ fn one(conn: &Connection, scenario: &str, rng: &mut Rng) {
                 consume(&mut st, []);
                 let exp = ts(now() + chrono::TimeDelta::days(1));
                 conn.prepare_cached(
-                    "INSERT INTO sessions (id, customer_id, created_at, expires_at) \
-                     VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO sessions (id, customer_id, created_at, expires_at, store_id) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .unwrap()
-                .execute(params![rng.alnum(24), cid, t, exp])
+                .execute(params![rng.alnum(24), cid, t, exp, STORE])
                 .unwrap();
                 for event in ["authn_login_success", "session_created"] {
                     audit(conn, rng, event, &cid, &t);
@@ -162,10 +177,17 @@ fn one(conn: &Connection, scenario: &str, rng: &mut Rng) {
         }
         "email" => {
             let i = rng.between(1, CUSTOMERS);
+            // With the store: the unique index is (store_id, email_normalized) now, and the
+            // address alone would scan the table.
             let mut st = conn
-                .prepare_cached("SELECT * FROM customers WHERE email_normalized = ?1 LIMIT 1")
+                .prepare_cached(
+                    "SELECT * FROM customers WHERE store_id = ?1 AND email_normalized = ?2 LIMIT 1",
+                )
                 .unwrap();
-            assert_eq!(consume(&mut st, params![format!("customer{i}@example.com")]), 1);
+            assert_eq!(
+                consume(&mut st, params![STORE, format!("customer{i}@example.com")]),
+                1
+            );
         }
         "email_tx" => {
             let i = rng.between(1, CUSTOMERS);
@@ -181,33 +203,48 @@ fn one(conn: &Connection, scenario: &str, rng: &mut Rng) {
                          RETURNING hits",
                     )
                     .unwrap()
-                    .query_row(params![format!("pgbench:{window}:{i:024x}"), start], |r| r.get(0))
+                    .query_row(
+                        params![format!("{STORE}:pgbench:{window}:{i:032x}"), start],
+                        |r| r.get(0),
+                    )
                     .unwrap();
             }
             let cid = customer_id(i);
             let mut st = conn
-                .prepare_cached("SELECT * FROM customers WHERE email_normalized = ?1 LIMIT 1")
+                .prepare_cached(
+                    "SELECT * FROM customers WHERE store_id = ?1 AND email_normalized = ?2",
+                )
                 .unwrap();
-            assert_eq!(consume(&mut st, params![format!("customer{i}@example.com")]), 1);
+            assert_eq!(
+                consume(&mut st, params![STORE, format!("customer{i}@example.com")]),
+                1
+            );
             conn.prepare_cached(
-                "DELETE FROM login_tokens WHERE customer_id = ?1 AND purpose = 'login' \
-                 AND used_at IS NULL",
+                "DELETE FROM login_tokens WHERE store_id = ?1 AND customer_id = ?2 \
+                 AND purpose = 'login' AND used_at IS NULL",
             )
             .unwrap()
-            .execute(params![cid])
+            .execute(params![STORE, cid])
             .unwrap();
             let now_s = ts(t);
             conn.prepare_cached(
-                "INSERT INTO login_tokens (token_hash, customer_id, purpose, created_at, expires_at) \
-                 VALUES (?1, ?2, 'login', ?3, ?4)",
+                "INSERT INTO login_tokens (token_hash, customer_id, purpose, created_at, expires_at, \
+                 store_id) VALUES (?1, ?2, 'login', ?3, ?4, ?5)",
             )
             .unwrap()
-            .execute(params![rng.hex(64), cid, now_s, ts(t + chrono::TimeDelta::minutes(15))])
+            .execute(params![
+                rng.hex(64),
+                cid,
+                now_s,
+                ts(t + chrono::TimeDelta::minutes(15)),
+                STORE
+            ])
             .unwrap();
             // status 'pgbench', not 'queued': patron's mail worker must not pick these up.
             conn.prepare_cached(
                 "INSERT INTO outbox (id, recipient, subject, body_text, body_html, status, attempts, \
-                 next_attempt_at, created_at) VALUES (?1, ?2, 'Your login link', ?3, ?4, 'pgbench', 0, ?5, ?5)",
+                 next_attempt_at, created_at, store_id) \
+                 VALUES (?1, ?2, 'Your login link', ?3, ?4, 'pgbench', 0, ?5, ?5, ?6)",
             )
             .unwrap()
             .execute(params![
@@ -215,7 +252,8 @@ fn one(conn: &Connection, scenario: &str, rng: &mut Rng) {
                 format!("customer{i}@example.com"),
                 "x".repeat(260),
                 "x".repeat(560),
-                now_s
+                now_s,
+                STORE
             ])
             .unwrap();
             audit(conn, rng, "authn_token_created", &cid, &now_s);
@@ -223,12 +261,12 @@ fn one(conn: &Connection, scenario: &str, rng: &mut Rng) {
         }
         "search" => {
             let term = TERMS[(rng.next() % TERMS.len() as u64) as usize];
-            let filter = "(email_folded LIKE ?1 ESCAPE '\\' OR firstname_folded LIKE ?1 ESCAPE '\\' \
-                          OR lastname_folded LIKE ?1 ESCAPE '\\')";
+            let filter = "store_id = ?2 AND (email_folded LIKE ?1 ESCAPE '\\' \
+                          OR firstname_folded LIKE ?1 ESCAPE '\\' OR lastname_folded LIKE ?1 ESCAPE '\\')";
             let _n: i64 = conn
                 .prepare_cached(&format!("SELECT COUNT(*) FROM customers WHERE {filter}"))
                 .unwrap()
-                .query_row(params![term], |r| r.get(0))
+                .query_row(params![term, STORE], |r| r.get(0))
                 .unwrap();
             let mut st = conn
                 .prepare_cached(&format!(
@@ -236,7 +274,7 @@ fn one(conn: &Connection, scenario: &str, rng: &mut Rng) {
                      ORDER BY created_at DESC, id DESC LIMIT 20 OFFSET 0"
                 ))
                 .unwrap();
-            consume(&mut st, params![term]);
+            consume(&mut st, params![term, STORE]);
         }
         other => panic!("unknown scenario {other}"),
     }
@@ -244,8 +282,8 @@ fn one(conn: &Connection, scenario: &str, rng: &mut Rng) {
 
 fn audit(conn: &Connection, rng: &mut Rng, event: &str, cid: &str, at: &str) {
     conn.prepare_cached(
-        "INSERT INTO audit_events (id, at, event, customer_id, ip, user_agent, request_id) \
-         VALUES (?1, ?2, ?3, ?4, '127.0.0.1', 'sqlite-ceiling', ?5)",
+        "INSERT INTO audit_events (id, at, event, customer_id, ip, user_agent, request_id, \
+         store_id) VALUES (?1, ?2, ?3, ?4, '127.0.0.1', 'sqlite-ceiling', ?5, ?6)",
     )
     .unwrap()
     .execute(params![
@@ -253,7 +291,8 @@ fn audit(conn: &Connection, rng: &mut Rng, event: &str, cid: &str, at: &str) {
         at,
         event,
         cid,
-        format!("req_{}", rng.alnum(20))
+        format!("req_{}", rng.alnum(20)),
+        STORE
     ])
     .unwrap();
 }
