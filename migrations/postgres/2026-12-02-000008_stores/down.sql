@@ -5,6 +5,8 @@ ALTER TABLE outbox DROP COLUMN sender;
 ALTER TABLE outbox DROP COLUMN store_id;
 DROP INDEX orders_created_idx;
 CREATE INDEX orders_created_idx ON orders (created_at, id);
+DROP INDEX orders_customer_idx;
+CREATE INDEX orders_customer_idx ON orders (customer_id, created_at, id);
 DROP INDEX orders_store_reference_idx;
 ALTER TABLE orders ADD CONSTRAINT orders_customer_reference_key UNIQUE (customer_reference);
 ALTER TABLE orders DROP COLUMN store_id;

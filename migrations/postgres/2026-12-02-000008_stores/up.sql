@@ -49,6 +49,9 @@ ALTER TABLE orders DROP CONSTRAINT orders_customer_reference_key;
 CREATE UNIQUE INDEX orders_store_reference_idx ON orders (store_id, customer_reference);
 DROP INDEX orders_created_idx;
 CREATE INDEX orders_created_idx ON orders (store_id, created_at, id);
+-- A customer's orders, with both equalities before the order (see the SQLite twin).
+DROP INDEX orders_customer_idx;
+CREATE INDEX orders_customer_idx ON orders (customer_id, store_id, created_at, id);
 
 ALTER TABLE outbox ADD COLUMN store_id TEXT NOT NULL DEFAULT 'store_default0000000' REFERENCES stores (id);
 ALTER TABLE outbox ALTER COLUMN store_id DROP DEFAULT;
