@@ -277,8 +277,7 @@ async fn key_store(
     };
     let unknown = || format!("no store {raw:?} (patron stores list shows them)");
     let id = StoreId::parse(raw).ok_or_else(unknown)?;
-    let all = stores.all().await.map_err(|e| e.to_string())?;
-    match all.iter().find(|s| s.id == id) {
+    match stores.find_any(&id).await.map_err(|e| e.to_string())? {
         None => Err(unknown()),
         Some(s) if live && s.deleted_at.is_some() => {
             Err(format!("the store {raw} is deleted: it gets no new keys"))

@@ -92,10 +92,14 @@ pub struct StorePatch {
 
 impl StorePatch {
     pub fn apply(self, store: &mut Store) {
-        let s = &mut store.settings;
-        if let Some(name) = self.name {
+        if let Some(name) = self.name.clone() {
             store.name = name;
         }
+        self.apply_settings(&mut store.settings);
+    }
+
+    /// The settings part of the change (all of it but the name).
+    fn apply_settings(self, s: &mut StoreSettings) {
         macro_rules! set {
             ($($field:ident),*) => {$(
                 if let Some(v) = self.$field {
@@ -266,19 +270,9 @@ impl StoreInput {
         let name = name.ok_or_else(|| {
             ValidationError::field("name_required", "name", "The name field is required.")
         })?;
-        let mut store = Store {
-            id: StoreId::default_store(),
-            name,
-            settings: StoreSettings::default(),
-            created_at: NaiveDateTime::default(),
-            updated_at: NaiveDateTime::default(),
-            deleted_at: None,
-        };
-        patch.apply(&mut store);
-        Ok(NewStore {
-            name: store.name,
-            settings: store.settings,
-        })
+        let mut settings = StoreSettings::default();
+        patch.apply_settings(&mut settings);
+        Ok(NewStore { name, settings })
     }
 
     pub fn into_patch(self) -> Result<StorePatch, ValidationError> {

@@ -309,6 +309,15 @@ impl StoreService {
             .await
     }
 
+    /// A store, deleted or not (the CLI names deleted stores too).
+    pub async fn find_any(&self, id: &StoreId) -> Result<Option<Store>, StoreError> {
+        let id = id.clone();
+        self.db
+            .run(move |conn| Ok::<_, StoreError>(q::find_any(conn, id.as_str())?))
+            .await
+            .map(|row| row.map(row_to_store))
+    }
+
     /// Every store, deleted ones included (the CLI).
     pub async fn all(&self) -> Result<Vec<Store>, StoreError> {
         self.db
