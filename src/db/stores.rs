@@ -138,14 +138,19 @@ pub fn purge(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
     let customers =
         diesel::delete(customers::table.filter(customers::store_id.eq(id))).execute(conn)?;
     diesel::delete(api_keys::table.filter(api_keys::store_id.eq(id))).execute(conn)?;
-    let prefix = format!("{id}:%");
+    // The counters `Scope::counter_key` names; `_` in the id is LIKE's wildcard, so escaped.
+    let prefix = format!("{}:%", id.replace('_', "\\_"));
     diesel::delete(
-        super::schema::login_throttle::table
-            .filter(super::schema::login_throttle::key.like(prefix.clone())),
+        super::schema::login_throttle::table.filter(
+            super::schema::login_throttle::key
+                .like(prefix.clone())
+                .escape('\\'),
+        ),
     )
     .execute(conn)?;
     diesel::delete(
-        super::schema::rate_limits::table.filter(super::schema::rate_limits::bucket.like(prefix)),
+        super::schema::rate_limits::table
+            .filter(super::schema::rate_limits::bucket.like(prefix).escape('\\')),
     )
     .execute(conn)?;
     diesel::delete(stores::table.find(id)).execute(conn)?;

@@ -778,7 +778,52 @@ async fn merchants_about_shows_the_callers_store(backend: Backend) {
     assert_error(&body, 401, "authentication_error", "missing_api_key");
 }
 
+/// Purging a deleted store erases its per-address counters and nothing else: another store's
+/// counter whose key differs only where the id has its `_` (LIKE's wildcard) stays.
+async fn purge_erases_the_stores_counters_only(backend: Backend) {
+    use diesel::prelude::*;
+    use patron::db::schema::login_throttle::dsl;
+    use patron::service::stores::Purge;
+
+    let app = spawn(backend).await;
+    let created = create_store(&app, json!({"name": "Gone"})).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let own = format!("{id}:pw:abc");
+    let lookalike = format!("storeX{}:pw:abc", &id["store_".len()..]);
+    let (a, b) = (own.clone(), lookalike.clone());
+    app.state
+        .db
+        .run(move |conn| {
+            for key in [&a, &b] {
+                diesel::insert_into(dsl::login_throttle)
+                    .values((
+                        dsl::key.eq(key),
+                        dsl::attempts.eq(1),
+                        dsl::failures.eq(1),
+                        dsl::lockouts.eq(0),
+                    ))
+                    .execute(conn)?;
+            }
+            Ok::<_, patron::db::DbError>(())
+        })
+        .await
+        .unwrap();
+    let (status, _) = send(admin(&app, Method::DELETE, &format!("/v1/stores/{id}"))).await;
+    assert_eq!(status, 200);
+    let store = patron::domain::StoreId::parse(&id).unwrap();
+    let purged = app.state.stores.purge(&store).await.unwrap();
+    assert_eq!(purged, Purge::Purged { customers: 0 });
+    let left: Vec<String> = app
+        .state
+        .db
+        .run(|conn| Ok::<_, patron::db::DbError>(dsl::login_throttle.select(dsl::key).load(conn)?))
+        .await
+        .unwrap();
+    assert_eq!(left, vec![lookalike]);
+}
+
 crate::on_both_backends!(
+    purge_erases_the_stores_counters_only,
     the_store_api_is_not_there_without_an_admin_key,
     only_the_admin_key_opens_the_store_api,
     a_store_is_created_with_its_keys_shown_once,
