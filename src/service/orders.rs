@@ -72,12 +72,6 @@ pub struct OrderService {
     config: Arc<Config>,
 }
 
-fn json_text(map: &Option<Map<String, Value>>) -> Option<String> {
-    map.as_ref()
-        .filter(|m| !m.is_empty())
-        .map(|m| Value::Object(m.clone()).to_string())
-}
-
 fn decode(rows: Vec<OrderRow>) -> Result<Vec<Order>, OrderError> {
     Ok(rows
         .into_iter()
@@ -266,7 +260,9 @@ impl OrderService {
                         status: patch.status,
                         status_payment: patch.status_payment,
                         status_fulfillment: patch.status_fulfillment,
-                        meta: patch.meta.map(|m| json_text(&m)),
+                        meta: patch
+                            .meta
+                            .map(|m| Meta::from(m.unwrap_or_default()).to_db()),
                         updated_at: Some(clock.now().max(current.created_at)),
                     };
                     q::update(conn, scope, id.as_str(), &changes)?;
