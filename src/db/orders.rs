@@ -255,6 +255,23 @@ pub fn find(conn: &mut DbConnection, scope: Scope<'_>, id: &str) -> QueryResult<
         .optional()
 }
 
+/// One order of one customer: an order of another customer, or of none (erased), is not
+/// found, so nothing of it is read.
+pub fn find_of_customer(
+    conn: &mut DbConnection,
+    scope: Scope<'_>,
+    customer_id: &str,
+    id: &str,
+) -> QueryResult<Option<OrderRow>> {
+    scope
+        .orders()
+        .filter(orders::id.eq(id))
+        .filter(orders::customer_id.eq(customer_id))
+        .select(OrderRow::as_select())
+        .get_result(conn)
+        .optional()
+}
+
 pub fn update(
     conn: &mut DbConnection,
     scope: Scope<'_>,

@@ -160,7 +160,7 @@ mod tests {
             kind: "secret".into(),
             key_prefix: "sk_readon".into(),
             key_hash: "ab".into(),
-            created_at: crate::clock::Clock::system().now(),
+            created_at: crate::db::now(),
             revoked_at: None,
             store_id: crate::domain::StoreId::DEFAULT.into(),
         };
@@ -168,11 +168,8 @@ mod tests {
             let db = db.clone();
             async move {
                 db.read(|conn| {
-                    api_keys::count_all(
-                        conn,
-                        crate::db::scope::Scope::from_column(crate::domain::StoreId::DEFAULT),
-                    )
-                    .map_err(DbError::from)
+                    api_keys::count_all(conn, crate::db::scope::Scope::DEFAULT)
+                        .map_err(DbError::from)
                 })
                 .await
                 .unwrap()

@@ -72,12 +72,6 @@ pub struct OrderService {
     config: Arc<Config>,
 }
 
-fn json_text(map: &Option<Map<String, Value>>) -> Option<String> {
-    map.as_ref()
-        .filter(|m| !m.is_empty())
-        .map(|m| Value::Object(m.clone()).to_string())
-}
-
 fn decode(rows: Vec<OrderRow>) -> Result<Vec<Order>, OrderError> {
     Ok(rows
         .into_iter()
@@ -223,19 +217,29 @@ impl OrderService {
         Ok(row.into_order()?)
     }
 
-    /// One order of one customer; another customer's order is simply not found.
+    /// One order of one customer; another customer's order is simply not found. The query
+    /// itself filters by customer, so another customer's order is never read or decoded (a
+    /// damaged one would otherwise answer 500 where it should be 404, telling that it exists).
     pub async fn get_for_customer(
         &self,
         store: Arc<Store>,
         customer_id: &CustomerId,
         id: &OrderId,
     ) -> Result<Order, OrderError> {
-        let order = self.get(store, id).await?;
-        if order.customer_id.as_ref() == Some(customer_id) {
-            Ok(order)
-        } else {
-            Err(OrderError::NotFound)
-        }
+        let (customer_id, id) = (customer_id.clone(), id.clone());
+        let row = self
+            .db
+            .run(move |conn| {
+                q::find_of_customer(
+                    conn,
+                    Scope::new(&store.id),
+                    customer_id.as_str(),
+                    id.as_str(),
+                )?
+                .ok_or(OrderError::NotFound)
+            })
+            .await?;
+        Ok(row.into_order()?)
     }
 
     pub async fn update(
@@ -256,7 +260,9 @@ impl OrderService {
                         status: patch.status,
                         status_payment: patch.status_payment,
                         status_fulfillment: patch.status_fulfillment,
-                        meta: patch.meta.map(|m| json_text(&m)),
+                        meta: patch
+                            .meta
+                            .map(|m| Meta::from(m.unwrap_or_default()).to_db()),
                         updated_at: Some(clock.now().max(current.created_at)),
                     };
                     q::update(conn, scope, id.as_str(), &changes)?;

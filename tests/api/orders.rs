@@ -430,6 +430,9 @@ async fn customers_read_their_own_orders_newest_first(backend: Backend) {
 async fn an_unreadable_stored_order_is_an_error_not_a_zero_price(backend: Backend) {
     use diesel::RunQueryDsl;
     let app = TestApp::spawn(backend).await;
+    let other = app.create_email("undamaged@example.com").await;
+    let other_id = other["id"].as_str().unwrap().to_owned();
+    let other_jwt = app.issue_jwt(&other_id).await;
     for (n, (column, value)) in [
         ("line_items", "[{\"id\": \"item_x\"}]"),
         ("currency", "XXX"),
@@ -485,6 +488,16 @@ async fn an_unreadable_stored_order_is_an_error_not_a_zero_price(backend: Backen
             assert_eq!(status, 500, "{column}: read {i}: {body}");
             let text = body.to_string();
             assert!(!text.contains(&id) && !text.contains("XXX"), "{text}");
+        }
+        // Another customer's damaged order is as unknown to them as any other of theirs: a
+        // 500 would tell them it exists.
+        let path = format!("/v1/customers/{other_id}/orders/{id}");
+        for read in [
+            app.bearer(Method::GET, &path, &other_jwt),
+            app.secret(Method::GET, &path),
+        ] {
+            let (status, body) = status_json(read.send().await.unwrap()).await;
+            assert_eq!(status, 404, "{column}: {body}");
         }
     }
 }
