@@ -83,10 +83,7 @@ impl From<&Store> for MerchantView {
             description: String::new(),
             status: "active",
             country: s.country.clone(),
-            currency: s.currency.map(|c| CurrencyView {
-                code: c.code().to_owned(),
-                symbol: c.symbol(),
-            }),
+            currency: s.currency.map(CurrencyView::from),
             support_email: s.support_email.clone(),
             logo: None,
             logo_shape: None,

@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
 
-use crate::domain::money::Price;
+use crate::domain::money::{Currency, Price};
 use crate::domain::order::{Order, ADDRESS_FIELDS};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -13,6 +13,16 @@ pub struct CurrencyView {
     pub code: String,
     #[schema(example = "$")]
     pub symbol: String,
+}
+
+/// Chec's currency object, wherever a currency is shown (orders, the merchant).
+impl From<Currency> for CurrencyView {
+    fn from(c: Currency) -> Self {
+        CurrencyView {
+            code: c.code().to_owned(),
+            symbol: c.symbol(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -162,10 +172,7 @@ pub fn render(order: Order) -> OrderView {
         status: order.status,
         status_payment: order.status_payment,
         status_fulfillment: order.status_fulfillment,
-        currency: CurrencyView {
-            code: currency.code().to_owned(),
-            symbol: currency.symbol(),
-        },
+        currency: CurrencyView::from(currency),
         order_value: price(order.total),
         meta: order.meta.to_json(),
         order: OrderTotals {
